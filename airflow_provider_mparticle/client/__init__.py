@@ -1,0 +1,110 @@
+"""Pure-Python mParticle API clients. This package never imports Airflow.
+
+:class:`MParticleClient` (``requests``) and :class:`AsyncMParticleClient` (``httpx``) expose the same
+resource attributes (``seeding``, ``calculated_attributes``, ...) over one shared request core.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mparticle.client.calculated_attributes import (
+    AsyncCalculatedAttributesApi,
+    CalculatedAttributesApi,
+)
+from airflow_provider_mparticle.client.config import ClientSettings, Pod, RetrySettings
+from airflow_provider_mparticle.client.errors import (
+    MParticleAPIError,
+    MParticleAuthError,
+    MParticleConfigError,
+    MParticleConflictError,
+    MParticleError,
+    MParticleNotFoundError,
+    MParticleRateLimitError,
+    MParticleServerError,
+    MParticleTransportError,
+    MParticleValidationError,
+)
+from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
+from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+
+if TYPE_CHECKING:
+    from airflow_provider_mparticle.client.core import RetryObserver
+
+__all__ = [
+    "AsyncMParticleClient",
+    "ClientSettings",
+    "MParticleAPIError",
+    "MParticleAuthError",
+    "MParticleClient",
+    "MParticleConfigError",
+    "MParticleConflictError",
+    "MParticleError",
+    "MParticleNotFoundError",
+    "MParticleRateLimitError",
+    "MParticleServerError",
+    "MParticleTransportError",
+    "MParticleValidationError",
+    "Pod",
+    "RetrySettings",
+]
+
+
+class MParticleClient:
+    """Synchronous client of one mParticle workspace.
+
+    :param settings: credentials, hosts, timeouts and retries.
+    :param pool_size: pooled connections per host (match the number of threads sharing the client).
+    :param on_retry: called with the error and the wait before each retry.
+    """
+
+    def __init__(
+        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+    ) -> None:
+        self.settings = settings
+        self.transport = SyncTransport(settings, pool_size=pool_size, on_retry=on_retry)
+
+    @cached_property
+    def seeding(self) -> SeedingApi:
+        return SeedingApi(self.transport)
+
+    @cached_property
+    def calculated_attributes(self) -> CalculatedAttributesApi:
+        return CalculatedAttributesApi(self.transport)
+
+    def close(self) -> None:
+        self.transport.close()
+
+    def __enter__(self) -> MParticleClient:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class AsyncMParticleClient:
+    """Asynchronous client of one mParticle workspace (used by triggers); same attributes as the sync one."""
+
+    def __init__(
+        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+    ) -> None:
+        self.settings = settings
+        self.transport = AsyncTransport(settings, pool_size=pool_size, on_retry=on_retry)
+
+    @cached_property
+    def seeding(self) -> AsyncSeedingApi:
+        return AsyncSeedingApi(self.transport)
+
+    @cached_property
+    def calculated_attributes(self) -> AsyncCalculatedAttributesApi:
+        return AsyncCalculatedAttributesApi(self.transport)
+
+    async def aclose(self) -> None:
+        await self.transport.aclose()
+
+    async def __aenter__(self) -> AsyncMParticleClient:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()

@@ -1,0 +1,250 @@
+"""Platform API: calculated attributes (definitions, drafts, activation, calculation progress).
+
+Implements https://docs.mparticle.com/developers/platform/#calculated-attributes
+(``/platform/v2/workspaces/{workspace_id}/calculatedattributes``), OAuth bearer auth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from airflow_provider_mparticle.client.config import ClientSettings
+    from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True)
+class CalculatedAttribute:
+    """A calculated attribute as the Platform API returns it; ``raw`` keeps the whole answer."""
+
+    id: int
+    name: str
+    description: str | None
+    draft_definition: dict[str, Any] | None
+    active_definition: dict[str, Any] | None
+    activated_on: str | None
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_api(cls, body: Any) -> CalculatedAttribute:
+        data = _dict(body)
+        return cls(
+            id=int(data.get("id", 0)),
+            name=str(data.get("name", "")),
+            description=data.get("description"),
+            draft_definition=data.get("draft_definition") or None,
+            active_definition=data.get("active_definition") or None,
+            activated_on=data.get("activated_on"),
+            raw=data,
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.active_definition is not None
+
+
+@dataclass(frozen=True)
+class ActivationStatus:
+    """``GET .../{id}/activation``."""
+
+    calculated_attribute_id: int
+    is_active: bool
+    activated_on: str | None
+    activated_by: str | None
+
+    @classmethod
+    def from_api(cls, body: Any) -> ActivationStatus:
+        data = _dict(body)
+        return cls(
+            calculated_attribute_id=int(data.get("calculated_attribute_id", 0)),
+            is_active=bool(data.get("is_active")),
+            activated_on=data.get("activated_on"),
+            activated_by=data.get("activated_by"),
+        )
+
+
+@dataclass(frozen=True)
+class CalculationStatus:
+    """``GET .../{id}/calculation``: progress of the (initial) calculation."""
+
+    id: int
+    name: str
+    revision_id: int | None
+    is_calculated: bool
+    calculation_percent_complete: float | None
+    estimated_completion_time: str | None
+
+    @classmethod
+    def from_api(cls, body: Any) -> CalculationStatus:
+        data = _dict(body)
+        percent = data.get("calculation_percent_complete")
+        return cls(
+            id=int(data.get("id", 0)),
+            name=str(data.get("name", "")),
+            revision_id=data.get("revision_id"),
+            is_calculated=bool(data.get("is_calculated")),
+            calculation_percent_complete=float(percent) if percent is not None else None,
+            estimated_completion_time=data.get("estimated_completion_time"),
+        )
+
+
+class CalculatedAttributeCalls:
+    """The calls of the calculated-attributes API for one workspace, shared by both clients."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{settings.require_workspace()}/calculatedattributes"
+
+    def _request(self, method: str, suffix: str = "", **kwargs: Any) -> ApiRequest:
+        return ApiRequest(method, self.base + suffix, "bearer", **kwargs)
+
+    def list(self, name: str | None = None) -> Call[list[CalculatedAttribute]]:
+        params = {"name": name} if name is not None else None
+
+        def parse(response: ApiResponse) -> list[CalculatedAttribute]:
+            items = response.body if isinstance(response.body, list) else []
+            return [CalculatedAttribute.from_api(item) for item in items]
+
+        return Call(self._request("GET", params=params), parse)
+
+    def exists(self, name: str | None = None) -> Call[bool]:
+        params = {"name": name} if name is not None else None
+        request = self._request("HEAD", params=params, accept=frozenset({404}))
+        return Call(request, lambda response: response.status_code != 404)
+
+    def create(
+        self, name: str, draft_definition: Mapping[str, Any], description: str | None = None
+    ) -> Call[int]:
+        body: dict[str, Any] = {"name": name, "draft_definition": dict(draft_definition)}
+        if description is not None:
+            body["description"] = description
+
+        def parse(response: ApiResponse) -> int:
+            value = response.body
+            if isinstance(value, dict):
+                value = value.get("id")
+            return int(value)
+
+        return Call(self._request("POST", json=body), parse)
+
+    def get(self, ca_id: int) -> Call[CalculatedAttribute]:
+        return Call(self._request("GET", f"/{int(ca_id)}"), lambda r: CalculatedAttribute.from_api(r.body))
+
+    def update(
+        self,
+        ca_id: int,
+        *,
+        name: str,
+        draft_definition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> Call[None]:
+        body: dict[str, Any] = {"name": name}
+        if draft_definition is not None:
+            body["draft_definition"] = dict(draft_definition)
+        if description is not None:
+            body["description"] = description
+        return Call(self._request("PUT", f"/{int(ca_id)}", json=body), ignore_body)
+
+    def delete(self, ca_id: int) -> Call[None]:
+        return Call(self._request("DELETE", f"/{int(ca_id)}"), ignore_body)
+
+    def delete_draft(self, ca_id: int) -> Call[None]:
+        return Call(self._request("DELETE", f"/{int(ca_id)}/draft"), ignore_body)
+
+    def activate(self, ca_id: int) -> Call[None]:
+        return Call(self._request("POST", f"/{int(ca_id)}/activation"), ignore_body)
+
+    def activation_status(self, ca_id: int) -> Call[ActivationStatus]:
+        return Call(
+            self._request("GET", f"/{int(ca_id)}/activation"), lambda r: ActivationStatus.from_api(r.body)
+        )
+
+    def calculation_status(self, ca_id: int) -> Call[CalculationStatus]:
+        return Call(
+            self._request("GET", f"/{int(ca_id)}/calculation"), lambda r: CalculationStatus.from_api(r.body)
+        )
+
+
+class CalculatedAttributesApi:
+    """Calculated-attributes API over the sync transport."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._transport = transport
+        self.calls = CalculatedAttributeCalls(transport.settings)
+
+    def list(self, name: str | None = None) -> list[CalculatedAttribute]:
+        """All calculated attributes of the workspace, or those named ``name``."""
+        return self._transport.execute(self.calls.list(name))
+
+    def exists(self, name: str | None = None) -> bool:
+        """Whether a calculated attribute (named ``name``) exists (``HEAD``)."""
+        return self._transport.execute(self.calls.exists(name))
+
+    def find_by_name(self, name: str) -> CalculatedAttribute | None:
+        """The calculated attribute with exactly this name, or None."""
+        return next((ca for ca in self.list(name) if ca.name == name), None)
+
+    def create(self, name: str, draft_definition: Mapping[str, Any], description: str | None = None) -> int:
+        """Create a calculated attribute with a draft definition; returns its id."""
+        return self._transport.execute(self.calls.create(name, draft_definition, description))
+
+    def get(self, ca_id: int) -> CalculatedAttribute:
+        return self._transport.execute(self.calls.get(ca_id))
+
+    def update(
+        self,
+        ca_id: int,
+        *,
+        name: str,
+        draft_definition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Create or replace the draft definition (and, before activation, the name)."""
+        self._transport.execute(
+            self.calls.update(ca_id, name=name, draft_definition=draft_definition, description=description)
+        )
+
+    def delete(self, ca_id: int) -> None:
+        self._transport.execute(self.calls.delete(ca_id))
+
+    def delete_draft(self, ca_id: int) -> None:
+        """Discard the draft definition."""
+        self._transport.execute(self.calls.delete_draft(ca_id))
+
+    def activate(self, ca_id: int) -> None:
+        """Move the draft definition to active and start calculating."""
+        self._transport.execute(self.calls.activate(ca_id))
+
+    def activation_status(self, ca_id: int) -> ActivationStatus:
+        return self._transport.execute(self.calls.activation_status(ca_id))
+
+    def calculation_status(self, ca_id: int) -> CalculationStatus:
+        return self._transport.execute(self.calls.calculation_status(ca_id))
+
+
+class AsyncCalculatedAttributesApi:
+    """Calculated-attributes API over the async transport (the read methods triggers need, and more)."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+        self.calls = CalculatedAttributeCalls(transport.settings)
+
+    async def list(self, name: str | None = None) -> list[CalculatedAttribute]:
+        return await self._transport.execute(self.calls.list(name))
+
+    async def get(self, ca_id: int) -> CalculatedAttribute:
+        return await self._transport.execute(self.calls.get(ca_id))
+
+    async def activation_status(self, ca_id: int) -> ActivationStatus:
+        return await self._transport.execute(self.calls.activation_status(ca_id))
+
+    async def calculation_status(self, ca_id: int) -> CalculationStatus:
+        return await self._transport.execute(self.calls.calculation_status(ca_id))

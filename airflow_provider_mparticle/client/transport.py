@@ -1,0 +1,240 @@
+"""Sync (``requests``) and async (``httpx``) transports over the shared core.
+
+Both send a :class:`~airflow_provider_mparticle.client.core.Call` with the same retry policy, the same
+OAuth token handling (cached, refreshed before expiry, refreshed once on a 401 then resent) and the same
+error mapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import AsyncRetrying, Retrying
+
+from airflow_provider_mparticle.client.core import (
+    ApiRequest,
+    ApiResponse,
+    CachedToken,
+    Call,
+    RetryObserver,
+    TransportStats,
+    auth_headers,
+    build_response,
+    parse_token,
+    retry_arguments,
+    token_request,
+)
+from airflow_provider_mparticle.client.errors import MParticleAuthError, MParticleTransportError
+
+if TYPE_CHECKING:
+    from airflow_provider_mparticle.client.config import ClientSettings
+
+T = TypeVar("T")
+
+
+class _TokenCache:
+    """The cached Platform token, shared by every thread of one client."""
+
+    def __init__(self) -> None:
+        self.token: CachedToken | None = None
+
+    def valid(self) -> str | None:
+        token = self.token
+        if token is not None and time.monotonic() < token.refresh_at:
+            return token.value
+        return None
+
+    def invalidate(self, value: str | None) -> None:
+        # Only drop the token we used: another thread may already have fetched a fresh one.
+        if self.token is not None and self.token.value == value:
+            self.token = None
+
+
+class SyncTransport:
+    """Sends calls with a pooled ``requests.Session``.
+
+    :param settings: the client settings.
+    :param pool_size: connections kept per host; set it to the number of threads that share the client.
+    :param on_retry: called with the error and the wait before each retry (for logging).
+    """
+
+    def __init__(
+        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+    ) -> None:
+        self.settings = settings
+        self.stats = TransportStats()
+        self.on_retry = on_retry
+        self._tokens = _TokenCache()
+        self._token_lock = threading.Lock()
+        self.session = requests.Session()
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self.session.verify = settings.verify
+        # Proxies from the environment still apply; credentials in ~/.netrc must not override ours.
+        self.session.trust_env = True
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> SyncTransport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def execute(self, call: Call[T]) -> T:
+        """Send a call with retries and return its parsed value."""
+        return call.parse(self.send(call.request))
+
+    def send(self, request: ApiRequest) -> ApiResponse:
+        for attempt in Retrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
+            with attempt:
+                return self._send_authenticated(request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    def bearer_token(self) -> str:
+        """A valid Platform token, fetched once and shared by all threads until shortly before expiry."""
+        token = self._tokens.valid()
+        if token is not None:
+            return token
+        with self._token_lock:
+            token = self._tokens.valid()
+            if token is None:
+                fetched = self._fetch_token()
+                self._tokens.token = fetched
+                token = fetched.value
+            return token
+
+    def _fetch_token(self) -> CachedToken:
+        request = token_request(self.settings)
+        for attempt in Retrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
+            with attempt:
+                response = self._send_once(request, None)
+        self.stats.add(token_fetches=1)
+        return parse_token(response)
+
+    def _send_authenticated(self, request: ApiRequest) -> ApiResponse:
+        if request.auth != "bearer":
+            return self._send_once(request, None)
+        token = self.bearer_token()
+        try:
+            return self._send_once(request, token)
+        except MParticleAuthError as error:
+            if error.status_code != 401:
+                raise
+            # An expired or revoked token: fetch a new one once and resend.
+            self._tokens.invalidate(token)
+            return self._send_once(request, self.bearer_token())
+
+    def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
+        headers = auth_headers(request, self.settings, token)
+        self.stats.add(requests=1)
+        try:
+            answer = self.session.request(
+                request.method,
+                request.url,
+                params=request.params,
+                data=request.body_bytes(),
+                headers=headers,
+                timeout=(min(self.settings.timeout, 10.0), self.settings.timeout),
+                allow_redirects=False,
+            )
+            content = answer.content
+        except requests.RequestException as error:
+            raise MParticleTransportError(
+                f"{request.method} {request.url} got no answer: {type(error).__name__}"
+            ) from error
+        return build_response(request, answer.status_code, answer.headers, content)
+
+
+class AsyncTransport:
+    """Sends calls with an ``httpx.AsyncClient``; same policy as :class:`SyncTransport`."""
+
+    def __init__(
+        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+    ) -> None:
+        self.settings = settings
+        self.stats = TransportStats()
+        self.on_retry = on_retry
+        self._tokens = _TokenCache()
+        self._token_lock: asyncio.Lock | None = None
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
+            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
+            verify=settings.verify,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> AsyncTransport:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def execute(self, call: Call[T]) -> T:
+        """Send a call with retries and return its parsed value."""
+        return call.parse(await self.send(call.request))
+
+    async def send(self, request: ApiRequest) -> ApiResponse:
+        async for attempt in AsyncRetrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
+            with attempt:
+                return await self._send_authenticated(request)
+        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+
+    async def bearer_token(self) -> str:
+        token = self._tokens.valid()
+        if token is not None:
+            return token
+        if self._token_lock is None:
+            self._token_lock = asyncio.Lock()
+        async with self._token_lock:
+            token = self._tokens.valid()
+            if token is None:
+                fetched = await self._fetch_token()
+                self._tokens.token = fetched
+                token = fetched.value
+            return token
+
+    async def _fetch_token(self) -> CachedToken:
+        request = token_request(self.settings)
+        async for attempt in AsyncRetrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
+            with attempt:
+                response = await self._send_once(request, None)
+        self.stats.add(token_fetches=1)
+        return parse_token(response)
+
+    async def _send_authenticated(self, request: ApiRequest) -> ApiResponse:
+        if request.auth != "bearer":
+            return await self._send_once(request, None)
+        token = await self.bearer_token()
+        try:
+            return await self._send_once(request, token)
+        except MParticleAuthError as error:
+            if error.status_code != 401:
+                raise
+            self._tokens.invalidate(token)
+            return await self._send_once(request, await self.bearer_token())
+
+    async def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
+        headers = auth_headers(request, self.settings, token)
+        self.stats.add(requests=1)
+        params: Any = dict(request.params) if request.params else None
+        try:
+            answer = await self.client.request(
+                request.method, request.url, params=params, content=request.body_bytes(), headers=headers
+            )
+        except httpx.HTTPError as error:
+            raise MParticleTransportError(
+                f"{request.method} {request.url} got no answer: {type(error).__name__}"
+            ) from error
+        return build_response(request, answer.status_code, answer.headers, answer.content)

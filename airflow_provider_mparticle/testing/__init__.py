@@ -1,0 +1,3 @@
+"""Testing helpers: the local mParticle emulator and pytest fixtures for DAG authors."""
+
+from __future__ import annotations

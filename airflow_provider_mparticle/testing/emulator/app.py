@@ -1,0 +1,159 @@
+"""The emulator's ASGI app: one server for the s2s host, the Platform API host and the OAuth endpoint.
+
+A middleware in front of every API route applies what the control plane set up (latency, injected
+faults, dropped connections, the rate limit) and writes the journal; the routes hold no such logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI, Request
+
+from airflow_provider_mparticle.testing.emulator import calculated_attributes, control, oauth, seeding
+from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
+from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState, JournalEntry
+
+if TYPE_CHECKING:
+    from fastapi.responses import JSONResponse
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# API modules; each exposes ``register(app, state)``.
+API_MODULES = [oauth, seeding, calculated_attributes]
+
+
+class DroppedConnection(Exception):
+    """Raised after the response started so that the server closes the connection mid-answer."""
+
+
+class _QuietDrops(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DroppedConnection))
+
+
+logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+
+
+def _units(path: str, body: Any) -> int:
+    # The rate limit counts users for bulk seeding (as mParticle counts batches), else requests.
+    if path.rstrip("/").endswith("/bulkcalculatedattributes") and isinstance(body, list):
+        return max(1, len(body))
+    return 1
+
+
+class EmulatorMiddleware:
+    def __init__(self, app: ASGIApp, state: EmulatorState) -> None:
+        self.app = app
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/_emulator"):
+            await self.app(scope, receive, send)
+            return
+        state = self.state
+        method, path = scope["method"], scope["path"]
+        raw = await _read_body(receive)
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        entry = JournalEntry(
+            seq=state.next_seq(),
+            time=state.clock.now(),
+            method=method,
+            path=path,
+            query=scope.get("query_string", b"").decode("latin-1"),
+            status=0,
+            body=body if state.settings.journal_bodies else None,
+            units=_units(path, body),
+        )
+        state.record(entry)
+        fault = state.match_fault(method, path)
+        latency = state.latency_ms + (fault.latency_ms if fault else 0.0)
+        if latency > 0:
+            await asyncio.sleep(latency / 1000.0)
+        if fault is not None and fault.drop:
+            entry.status = -1
+            await send(
+                {"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]}
+            )
+            raise DroppedConnection(path)
+        if fault is not None and fault.status:
+            headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
+            if fault.status == 429:
+                headers["X-mp-rate-limit-exceeded"] = "workspace"
+            error = EmulatorHTTPError(
+                fault.status, fault.message or f"Injected fault {fault.status}.", headers=headers
+            )
+            entry.status = fault.status
+            await error.response()(scope, _replay(raw), send)
+            return
+        limited = state.rate_limit(path, entry.units)
+        extra_headers: list[tuple[bytes, bytes]] = []
+        if limited is not None:
+            allowed, wait, used = limited
+            if not allowed:
+                entry.status = 429
+                error = EmulatorHTTPError(
+                    429,
+                    "Rate limit exceeded.",
+                    headers={"Retry-After": str(int(wait)), "X-mp-rate-limit-exceeded": "workspace"},
+                )
+                await error.response()(scope, _replay(raw), send)
+                return
+            extra_headers.append((b"x-mp-rate-limit-percentage-used", f"{used:.0f}".encode()))
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                entry.status = message["status"]
+                if extra_headers:
+                    message = {**message, "headers": [*message.get("headers", []), *extra_headers]}
+            await send(message)
+
+        await self.app(scope, _replay(raw), send_wrapper)
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _replay(raw: bytes) -> Receive:
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        await asyncio.Event().wait()  # like a client that sent everything and waits
+        return {"type": "http.disconnect"}
+
+    return receive
+
+
+def create_app(state: EmulatorState | None = None, **settings: Any) -> FastAPI:
+    """Build the emulator app. ``settings`` are :class:`EmulatorSettings` fields."""
+    state = state or EmulatorState(settings=EmulatorSettings(**settings), base_settings=dict(settings))
+    app = FastAPI(
+        title="mParticle emulator", docs_url="/_emulator/docs", openapi_url="/_emulator/openapi.json"
+    )
+    app.state.emulator = state
+
+    @app.exception_handler(EmulatorHTTPError)
+    async def _emulator_error(_: Request, error: EmulatorHTTPError) -> JSONResponse:
+        return error.response()
+
+    for module in API_MODULES:
+        module.register(app, state)
+    control.register(app, state)
+    state.reset()
+    app.add_middleware(EmulatorMiddleware, state=state)
+    return app

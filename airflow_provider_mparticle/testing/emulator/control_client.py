@@ -1,0 +1,85 @@
+"""A small client of the emulator's control plane, for tests and benchmarks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+
+class EmulatorControl:
+    """Drives ``/_emulator``: reset, settings, faults, rate limit, clock, journal and state.
+
+    :param url: the emulator's base URL.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/") + "/_emulator"
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self.session.request(method, self.url + path, timeout=60, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def reset(self, **settings: Any) -> None:
+        self._call("POST", "/reset", json=settings)
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        return self._call("POST", "/config", json=settings)  # type: ignore[no-any-return]
+
+    def add_fault(self, **rule: Any) -> None:
+        """Inject a fault; see :class:`~airflow_provider_mparticle.testing.emulator.state.FaultRule`."""
+        self._call("POST", "/faults", json=rule)
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def set_latency(self, ms: float) -> None:
+        self._call("POST", "/latency", json={"ms": ms})
+
+    def set_rate_limit(self, per_second: float | None, path: str = "") -> None:
+        self._call("POST", "/rate-limit", json={"per_second": per_second, "path": path})
+
+    def advance_clock(self, seconds: float) -> None:
+        self._call("POST", "/clock/advance", json={"seconds": seconds})
+
+    def expire_tokens(self) -> None:
+        self._call("POST", "/tokens/expire")
+
+    def journal(
+        self, path: str | None = None, method: str | None = None, bodies: bool = True
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"bodies": bodies}
+        if path:
+            params["path"] = path
+        if method:
+            params["method"] = method
+        return self._call("GET", "/journal", params=params)  # type: ignore[no-any-return]
+
+    def stats(self) -> dict[str, Any]:
+        return self._call("GET", "/stats")  # type: ignore[no-any-return]
+
+    def seeds(self, attribute: str | None = None) -> dict[str, dict[str, Any]]:
+        """Every stored seed: user key -> CA name -> {calculation_type, cutoff_date, seed, environment}."""
+        result: dict[str, dict[str, Any]] = {}
+        offset = 0
+        while True:
+            params: dict[str, Any] = {"offset": offset, "limit": 5000}
+            if attribute:
+                params["attribute"] = attribute
+            page = self._call("GET", "/seeds", params=params)
+            for item in page["users"]:
+                result[item["user"]] = item["seeds"]
+            offset += 5000
+            if offset >= page["total_users"]:
+                return result
+
+    def seeds_digest(self, attribute: str | None = None) -> dict[str, Any]:
+        return self._call("GET", "/seeds/digest", params={"attribute": attribute} if attribute else None)  # type: ignore[no-any-return]
+
+    def user_attributes(self) -> dict[str, Any]:
+        return self._call("GET", "/user-attributes")  # type: ignore[no-any-return]
+
+    def calculated_attributes(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/calculated-attributes")  # type: ignore[no-any-return]

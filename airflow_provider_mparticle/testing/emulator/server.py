@@ -1,0 +1,133 @@
+"""Run the emulator: in a background thread (tests, the demo) or as the ``mparticle-emulator`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from typing import Any
+
+import uvicorn
+
+from airflow_provider_mparticle.testing.emulator.app import create_app
+from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
+
+
+class EmulatorServer:
+    """An emulator served by uvicorn in a daemon thread on a loopback port (0: any free port).
+
+    :param host: loopback address to bind.
+    :param port: port, or 0 for a free one.
+    :param settings: :class:`~airflow_provider_mparticle.testing.emulator.state.EmulatorSettings` fields.
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
+        self.host = host
+        self.app = create_app(**settings)
+        self.state = self.app.state.emulator
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            self.app,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_keep_alive=30,
+            backlog=2048,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def control(self) -> EmulatorControl:
+        return EmulatorControl(self.url)
+
+    def connection_extra(self) -> dict[str, Any]:
+        """Connection extras that point the provider at this emulator."""
+        settings = self.state.settings
+        return {
+            "workspace_id": settings.workspace_id,
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "s2s_url": self.url,
+            "api_url": self.url,
+            "token_url": self.url + "/oauth/token",
+        }
+
+    def connection_uri_json(self) -> dict[str, Any]:
+        """The JSON form of an ``mparticle`` connection (``AIRFLOW_CONN_...``) for this emulator."""
+        settings = self.state.settings
+        return {
+            "conn_type": "mparticle",
+            "login": settings.api_key,
+            "password": settings.api_secret,
+            "extra": self.connection_extra(),
+        }
+
+    def start(self) -> EmulatorServer:
+        self._thread = threading.Thread(
+            target=lambda: asyncio.run(self._server.serve(sockets=[self._socket])),
+            name="mparticle-emulator",
+            daemon=True,
+        )
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("The mParticle emulator did not start.")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``mparticle-emulator --host 127.0.0.1 --port N``: serve the emulator until interrupted."""
+    parser = argparse.ArgumentParser(prog="mparticle-emulator", description="A local mParticle API emulator.")
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (0: a free one, printed at start)")
+    parser.add_argument("--workspace-id", default="1")
+    parser.add_argument(
+        "--propagation-seconds",
+        type=float,
+        default=300.0,
+        help="delay before a new or changed CA definition accepts seeds (mParticle: up to 300)",
+    )
+    parser.add_argument("--progress-mode", choices=["immediate", "reads", "seconds"], default="seconds")
+    parser.add_argument("--progress-steps", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    server = EmulatorServer(
+        args.host,
+        args.port,
+        workspace_id=args.workspace_id,
+        propagation_seconds=args.propagation_seconds,
+        progress_mode=args.progress_mode,
+        progress_steps=args.progress_steps,
+    )
+    print(f"mParticle emulator listening on {server.url}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server._server.serve(sockets=[server._socket]))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,280 @@
+"""Shared emulator state: settings, a controllable clock, auth, faults, rate limit and the request journal.
+
+Each API module (``oauth``, ``seeding``, ``calculated_attributes``, ...) keeps its own backend and
+registers it on :class:`EmulatorState`; ``reset()`` resets them all.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import random
+import re
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
+
+
+@dataclass
+class EmulatorSettings:
+    """Settings of one emulator; all can be changed at run time through ``/_emulator/config``.
+
+    :param workspace_id: the single workspace the emulator serves.
+    :param api_key: workspace API key (seeding, HTTP Basic).
+    :param api_secret: workspace API secret.
+    :param client_id: Platform OAuth client id.
+    :param client_secret: Platform OAuth client secret.
+    :param token_ttl: seconds a Platform token lives (mParticle: 28800).
+    :param propagation_seconds: delay before a new or changed CA definition accepts seeds (mParticle: up to 300).
+    :param active_ca_limit: the account's limit on active calculated attributes.
+    :param progress_mode: how long-running things advance: ``immediate``, ``reads`` or ``seconds``.
+    :param progress_steps: reads, or seconds, to go from start to done.
+    :param journal_size: requests kept in the journal.
+    :param journal_bodies: keep request bodies in the journal.
+    """
+
+    workspace_id: str = "1"
+    api_key: str = "emulator-api-key"
+    api_secret: str = "emulator-api-secret"
+    client_id: str = "emulator-client-id"
+    client_secret: str = "emulator-client-secret"
+    token_ttl: float = 28800.0
+    propagation_seconds: float = 300.0
+    active_ca_limit: int = 50
+    progress_mode: str = "reads"
+    progress_steps: float = 3
+    journal_size: int = 20000
+    journal_bodies: bool = True
+
+    def update(self, values: dict[str, Any]) -> None:
+        for key, value in values.items():
+            if not hasattr(self, key):
+                raise EmulatorHTTPError(400, f"Unknown emulator setting {key!r}.")
+            setattr(self, key, type(getattr(self, key))(value))
+        if self.progress_mode not in ("immediate", "reads", "seconds"):
+            raise EmulatorHTTPError(400, "progress_mode must be one of immediate, reads, seconds.")
+
+
+class Clock:
+    """Wall time plus an offset that tests can advance (token expiry, propagation, run durations)."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+@dataclass
+class Progress:
+    """A long-running thing (calculation, pipeline run) that advances by the configured rule."""
+
+    mode: str
+    steps: float
+    started_at: float
+    reads: int = 0
+
+    def fraction(self, now: float) -> float:
+        if self.mode == "immediate" or self.steps <= 0:
+            return 1.0
+        if self.mode == "reads":
+            return min(1.0, self.reads / self.steps)
+        return min(1.0, max(0.0, (now - self.started_at) / self.steps))
+
+    def read(self, now: float) -> float:
+        """Count one observation and return the fraction done."""
+        self.reads += 1
+        return self.fraction(now)
+
+
+@dataclass
+class FaultRule:
+    """An injected fault: matching requests get ``status`` (or a dropped connection, or only latency).
+
+    :param path: a regular expression searched in the request path ("" matches all).
+    :param method: an HTTP method, or "" for any.
+    :param status: status to answer (0: none, only latency or drop).
+    :param retry_after: ``Retry-After`` header value to send with the status.
+    :param drop: close the connection without an answer.
+    :param latency_ms: added latency.
+    :param times: how many matching requests get the fault (None: all).
+    :param probability: chance that a matching request gets the fault.
+    :param message: error message in the body.
+    """
+
+    path: str = ""
+    method: str = ""
+    status: int = 0
+    retry_after: str | None = None
+    drop: bool = False
+    latency_ms: float = 0.0
+    times: int | None = None
+    probability: float = 1.0
+    message: str | None = None
+    hits: int = 0
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.times is not None and self.hits >= self.times:
+            return False
+        if self.method and self.method.upper() != method.upper():
+            return False
+        if self.path and not re.search(self.path, path):
+            return False
+        return self.probability >= 1.0 or random.random() < self.probability
+
+
+class RateLimiter:
+    """A token bucket in units per second (users for bulk seeding, else requests), one second of burst."""
+
+    def __init__(self, rate: float, path: str = "") -> None:
+        self.rate = rate
+        self.path = path
+        self.tokens = rate
+        self.updated = time.monotonic()
+
+    def take(self, units: float) -> tuple[bool, float, float]:
+        """Try to take ``units``: (allowed, seconds until they would be there, percentage used)."""
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        units = min(units, self.rate)
+        if self.tokens >= units:
+            self.tokens -= units
+            return True, 0.0, 100.0 * (1 - self.tokens / self.rate)
+        return False, (units - self.tokens) / self.rate, 100.0
+
+
+@dataclass
+class JournalEntry:
+    seq: int
+    time: float
+    method: str
+    path: str
+    query: str
+    status: int
+    body: Any = None
+    units: int = 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Backend(Protocol):
+    def reset(self) -> None: ...
+
+
+@dataclass
+class EmulatorState:
+    """Everything the emulator knows; one per app."""
+
+    settings: EmulatorSettings = field(default_factory=EmulatorSettings)
+    clock: Clock = field(default_factory=Clock)
+    faults: list[FaultRule] = field(default_factory=list)
+    rate_limiter: RateLimiter | None = None
+    latency_ms: float = 0.0
+    journal: deque[JournalEntry] = field(default_factory=deque)
+    backends: dict[str, Backend] = field(default_factory=dict)
+    tokens_not_before: float = 0.0
+    seq: int = 0
+    # The settings the emulator was started with; reset() returns to them.
+    base_settings: dict[str, Any] = field(default_factory=dict)
+    _secret: bytes = field(default_factory=lambda: random.randbytes(16))
+
+    def reset(self, settings: dict[str, Any] | None = None) -> None:
+        """Forget everything but the issued tokens' signing key, then apply ``settings``."""
+        self.settings = EmulatorSettings()
+        self.settings.update({**self.base_settings, **(settings or {})})
+        self.clock = Clock()
+        self.faults.clear()
+        self.rate_limiter = None
+        self.latency_ms = 0.0
+        self.journal = deque(maxlen=self.settings.journal_size)
+        self.tokens_not_before = 0.0
+        self.seq = 0
+        for backend in self.backends.values():
+            backend.reset()
+
+    def record(self, entry: JournalEntry) -> None:
+        if self.journal.maxlen != self.settings.journal_size:
+            self.journal = deque(self.journal, maxlen=self.settings.journal_size)
+        self.journal.append(entry)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+    def progress(self) -> Progress:
+        return Progress(self.settings.progress_mode, self.settings.progress_steps, self.clock.now())
+
+    # --- auth ---------------------------------------------------------------------------------
+
+    def issue_token(self) -> tuple[str, int]:
+        issued = self.clock.now()
+        payload = f"{issued:.3f}:{self.settings.token_ttl:.0f}:{random.getrandbits(32)}"
+        sig = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:24]
+        token = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=") + "." + sig
+        return token, int(self.settings.token_ttl)
+
+    def check_bearer(self, authorization: str | None) -> None:
+        """401 when the token is missing or expired, 403 when it is not one this emulator issued."""
+        if not authorization:
+            raise EmulatorHTTPError(401, "Authorization header is missing.")
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise EmulatorHTTPError(401, "A Bearer token is required.")
+        encoded, _, sig = token.partition(".")
+        try:
+            payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+            issued_s, ttl_s, _ = payload.split(":")
+            issued, ttl = float(issued_s), float(ttl_s)
+        except ValueError:
+            raise EmulatorHTTPError(403, "The token is invalid.") from None
+        expected = hmac.new(self._secret, payload.encode(), hashlib.sha256).hexdigest()[:24]
+        if not hmac.compare_digest(sig, expected):
+            raise EmulatorHTTPError(403, "The token is invalid.")
+        if self.clock.now() >= issued + ttl or issued < self.tokens_not_before:
+            raise EmulatorHTTPError(401, "The token has expired.")
+
+    def check_basic(self, authorization: str | None) -> None:
+        """401 when the Basic header is missing, 403 when the key or secret is wrong."""
+        if not authorization:
+            raise EmulatorHTTPError(401, "Authorization header is missing.")
+        scheme, _, encoded = authorization.partition(" ")
+        if scheme.lower() != "basic":
+            raise EmulatorHTTPError(401, "Basic authentication is required.")
+        try:
+            key, _, secret = base64.b64decode(encoded).decode("utf-8").partition(":")
+        except ValueError:
+            raise EmulatorHTTPError(403, "The authentication header is invalid.") from None
+        ok_key = hmac.compare_digest(key, self.settings.api_key)
+        ok_secret = hmac.compare_digest(secret, self.settings.api_secret)
+        if not (ok_key and ok_secret):
+            raise EmulatorHTTPError(403, "The authentication header is invalid.")
+
+    def check_workspace(self, workspace_id: str) -> None:
+        if str(workspace_id) != str(self.settings.workspace_id):
+            raise EmulatorHTTPError(404, f"Workspace {workspace_id} was not found.")
+
+    # --- faults ---------------------------------------------------------------------------------
+
+    def match_fault(self, method: str, path: str) -> FaultRule | None:
+        for rule in self.faults:
+            if rule.matches(method, path):
+                rule.hits += 1
+                return rule
+        return None
+
+    def rate_limit(self, path: str, units: int) -> tuple[bool, float, float] | None:
+        limiter = self.rate_limiter
+        if limiter is None or (limiter.path and not re.search(limiter.path, path)):
+            return None
+        allowed, wait, used = limiter.take(units)
+        return allowed, math.ceil(wait) if not allowed else 0.0, used

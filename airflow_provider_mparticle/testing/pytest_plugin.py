@@ -1,0 +1,66 @@
+"""pytest fixtures for DAG authors and this project's tests: a local mParticle emulator.
+
+Registered through the ``pytest11`` entry point, so installing the provider makes them available:
+
+- ``mparticle_emulator_server``: one emulator per test session on a free loopback port;
+- ``mparticle_emulator``: the same server, reset before each test (no propagation delay, calculations
+  done after three reads);
+- ``mparticle_conn_id``: an ``mparticle_default`` connection pointed at it (``AIRFLOW_CONN_...``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from airflow_provider_mparticle.client import ClientSettings
+    from airflow_provider_mparticle.testing.emulator import EmulatorServer
+
+TEST_SETTINGS: dict[str, Any] = {"propagation_seconds": 0.0, "progress_mode": "reads", "progress_steps": 3}
+
+
+@pytest.fixture(scope="session")
+def mparticle_emulator_server() -> Iterator[EmulatorServer]:
+    from airflow_provider_mparticle.testing.emulator import EmulatorServer
+
+    with EmulatorServer(**TEST_SETTINGS) as server:
+        yield server
+
+
+@pytest.fixture
+def mparticle_emulator(mparticle_emulator_server: EmulatorServer) -> EmulatorServer:
+    """The session's emulator, reset to a clean state."""
+    mparticle_emulator_server.control.reset()
+    return mparticle_emulator_server
+
+
+@pytest.fixture
+def mparticle_settings(mparticle_emulator: EmulatorServer) -> ClientSettings:
+    """Client settings for the emulator, with short retry waits."""
+    from airflow_provider_mparticle.client import ClientSettings, RetrySettings
+
+    settings = mparticle_emulator.state.settings
+    return ClientSettings(
+        workspace_id=settings.workspace_id,
+        api_key=settings.api_key,
+        api_secret=settings.api_secret,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        s2s_url=mparticle_emulator.url,
+        api_url=mparticle_emulator.url,
+        token_url=mparticle_emulator.url + "/oauth/token",
+        timeout=10.0,
+        retry=RetrySettings(max_attempts=5, initial_backoff=0.01, max_backoff=2.0, max_elapsed=30.0),
+    )
+
+
+@pytest.fixture
+def mparticle_conn_id(mparticle_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``mparticle_default`` pointed at the emulator through ``AIRFLOW_CONN_MPARTICLE_DEFAULT``."""
+    monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_DEFAULT", json.dumps(mparticle_emulator.connection_uri_json()))
+    return "mparticle_default"

@@ -1,0 +1,152 @@
+"""The transports against the emulator over real HTTP: auth, token cache, retries, error mapping."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airflow_provider_mparticle.client import (
+    AsyncMParticleClient,
+    MParticleAuthError,
+    MParticleClient,
+    MParticleConfigError,
+    MParticleNotFoundError,
+    MParticleRateLimitError,
+    MParticleServerError,
+    MParticleValidationError,
+    RetrySettings,
+)
+
+
+def test_token_is_fetched_once_for_many_calls(client, mparticle_emulator):
+    for _ in range(5):
+        client.calculated_attributes.list()
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 1
+    assert client.transport.stats.token_fetches == 1
+
+
+def test_token_is_shared_by_threads(client, mparticle_emulator):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: client.calculated_attributes.exists(), range(32)))
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 1
+
+
+def test_token_refreshed_before_expiry(mparticle_emulator, mparticle_settings):
+    # A 2 s token is refreshed by the client itself (10% early) rather than after a 401.
+    mparticle_emulator.control.configure(token_ttl=2)
+    with MParticleClient(mparticle_settings) as client:
+        client.calculated_attributes.list()
+        time.sleep(1.9)
+        client.calculated_attributes.list()
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
+    assert all(e["status"] != 401 for e in mparticle_emulator.control.journal())
+
+
+def test_token_refreshed_once_after_a_401(client, mparticle_emulator):
+    client.calculated_attributes.list()
+    mparticle_emulator.control.expire_tokens()
+    assert client.calculated_attributes.list() == []
+    statuses = [e["status"] for e in mparticle_emulator.control.journal(path="/calculatedattributes")]
+    assert statuses == [200, 401, 200]
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
+
+
+def test_expired_token_after_clock_moves(client, mparticle_emulator):
+    client.calculated_attributes.list()
+    mparticle_emulator.control.advance_clock(28800 + 1)
+    client.calculated_attributes.list()
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
+
+
+def test_wrong_client_secret_is_an_auth_error_without_the_secret(mparticle_emulator, mparticle_settings):
+    settings = mparticle_settings.with_overrides(client_secret="very-secret-value")
+    with MParticleClient(settings) as client, pytest.raises(MParticleAuthError) as info:
+        client.calculated_attributes.list()
+    assert info.value.status_code == 401
+    assert "very-secret-value" not in str(info.value)
+
+
+def test_missing_platform_credentials_is_a_config_error(mparticle_settings):
+    with (
+        MParticleClient(mparticle_settings.with_overrides(client_id=None)) as client,
+        pytest.raises(MParticleConfigError, match="client_id"),
+    ):
+        client.calculated_attributes.list()
+
+
+def test_wrong_seeding_secret_is_403(mparticle_emulator, mparticle_settings):
+    settings = mparticle_settings.with_overrides(api_secret="nope")
+    with MParticleClient(settings) as client, pytest.raises(MParticleAuthError) as info:
+        client.seeding.seed_users(b"[]")
+    assert info.value.status_code == 403
+
+
+def test_429_with_retry_after_is_honoured(client, mparticle_emulator):
+    mparticle_emulator.control.add_fault(path="calculatedattributes", status=429, retry_after="1", times=1)
+    started = time.monotonic()
+    client.calculated_attributes.list()
+    assert time.monotonic() - started >= 1.0
+    assert client.transport.stats.throttled == 1
+    statuses = [e["status"] for e in mparticle_emulator.control.journal(path="/calculatedattributes")]
+    assert statuses == [429, 200]
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+def test_5xx_is_retried(client, mparticle_emulator, status):
+    mparticle_emulator.control.add_fault(path="calculatedattributes", status=status, times=2)
+    client.calculated_attributes.list()
+    assert client.transport.stats.retries == 2
+
+
+def test_dropped_connection_is_retried(client, mparticle_emulator):
+    mparticle_emulator.control.add_fault(path="calculatedattributes", drop=True, times=2)
+    assert client.calculated_attributes.list() == []
+    assert client.transport.stats.retries == 2
+
+
+def test_retries_give_up_after_max_attempts(mparticle_emulator, mparticle_settings):
+    settings = mparticle_settings.with_overrides(retry=RetrySettings(max_attempts=3, initial_backoff=0.01))
+    mparticle_emulator.control.add_fault(path="calculatedattributes", status=503)
+    with MParticleClient(settings) as client, pytest.raises(MParticleServerError) as info:
+        client.calculated_attributes.list()
+    assert info.value.status_code == 503
+    assert len(mparticle_emulator.control.journal(path="/calculatedattributes")) == 3
+
+
+def test_rate_limit_error_carries_retry_after(mparticle_emulator, mparticle_settings):
+    settings = mparticle_settings.with_overrides(retry=RetrySettings(max_attempts=1))
+    mparticle_emulator.control.add_fault(path="calculatedattributes", status=429, retry_after="7")
+    with MParticleClient(settings) as client, pytest.raises(MParticleRateLimitError) as info:
+        client.calculated_attributes.list()
+    assert info.value.retry_after == 7
+    assert info.value.limit_scope == "workspace"
+
+
+def test_400_is_not_retried_and_keeps_messages_verbatim(client, mparticle_emulator):
+    with pytest.raises(MParticleValidationError) as info:
+        client.calculated_attributes.create("x", {"recipe_type": "audience"})
+    assert "Invalid recipe type" in info.value.messages
+    assert "Invalid calculation type" in info.value.messages
+    assert len(mparticle_emulator.control.journal(path="/calculatedattributes", method="POST")) == 1
+
+
+def test_404_is_not_found_and_not_retried(client, mparticle_emulator):
+    with pytest.raises(MParticleNotFoundError):
+        client.calculated_attributes.get(999)
+    assert len(mparticle_emulator.control.journal(path="/calculatedattributes/999")) == 1
+
+
+async def test_async_client_shares_the_policy(mparticle_emulator, mparticle_settings):
+    mparticle_emulator.control.add_fault(path="calculatedattributes", status=429, retry_after="0", times=1)
+    mparticle_emulator.control.add_fault(path="calculatedattributes", drop=True, times=1)
+    async with AsyncMParticleClient(mparticle_settings) as client:
+        assert await client.calculated_attributes.list() == []
+        mparticle_emulator.control.expire_tokens()
+        assert await client.calculated_attributes.list() == []
+        assert client.transport.stats.retries == 2
+        with pytest.raises(MParticleNotFoundError):
+            await client.calculated_attributes.calculation_status(5)
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
