@@ -6,7 +6,6 @@ STAMP := $(VENV)/.installed
 
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
-export AIRFLOW__CORE__UNIT_TEST_MODE ?= True
 
 .PHONY: install lint typecheck pytest test demo bench clean
 

@@ -67,7 +67,7 @@ for name in {modules!r}:
     __import__(name)
 print(json.dumps(sorted(set(sys.modules) - before)))
 """
-    loaded = json.loads(run_python(code))
+    loaded = json.loads(run_python(code).strip().splitlines()[-1])
     assert [m for m in loaded if m.split(".")[0] in HEAVY or m in HEAVY] == []
 
 
