@@ -1,8 +1,20 @@
 from __future__ import annotations
 
+import os
+import pathlib
+import subprocess
+import sys
+
 import pytest
 
-from airflow_provider_mparticle.client import MParticleClient
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Before anything imports Airflow: a project-local Airflow home with SQLite, the example DAGs as the
+# DAGs folder (``dag.test()`` looks DAGs up in their bundle), and no Airflow example DAGs.
+os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "example_dags"))
+
+from airflow_provider_mparticle.client import MParticleClient  # noqa: E402
 
 VALID_DEFINITION = {
     "recipe_type": "event",
@@ -30,3 +42,26 @@ def definition(**changes):
 def client(mparticle_settings):
     with MParticleClient(mparticle_settings) as c:
         yield c
+
+
+# --- Airflow metadata DB for dag.test() ---------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def airflow_db():
+    """An up-to-date SQLite metadata DB in the Airflow home (``airflow db migrate``, once per session)."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300
+    )
+    return os.environ["AIRFLOW_HOME"]
+
+
+def run_dag(dag_id: str):
+    """Run an example DAG with ``dag.test()``; returns the DagRun."""
+    import importlib.util
+
+    path = ROOT / "example_dags" / f"{dag_id}.py"
+    spec = importlib.util.spec_from_file_location(f"example_dags_{dag_id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.dag.test()
