@@ -271,7 +271,7 @@ def test_the_spec_check_can_fail():
         )
     with pytest.raises(SpecError, match="read-only"):
         spec.check_request("POST", path + "/p/versions", {"version": 2, "quarantine_feed_id": 3})
-    with pytest.raises(SpecError, match="is not a .date-time."):
+    with pytest.raises(SpecError, match=r"is not a .date-time."):
         spec.check_response(
             "GET", path + "/p", 200, {"data_plan_id": "p", "created_on": "2020-04-19T14:45:44.39"}
         )
