@@ -50,9 +50,14 @@ def client(mparticle_settings):
 @pytest.fixture(scope="session")
 def airflow_db():
     """An up-to-date SQLite metadata DB in the Airflow home (``airflow db migrate``, once per session)."""
-    subprocess.run(
-        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, capture_output=True, timeout=300
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
+    assert result.returncode == 0, result.stderr[-3000:]
     return os.environ["AIRFLOW_HOME"]
 
 

@@ -14,6 +14,7 @@ from airflow_provider_mparticle.client.calculated_attributes import (
     CalculatedAttributesApi,
 )
 from airflow_provider_mparticle.client.config import ClientSettings, Pod, RetrySettings
+from airflow_provider_mparticle.client.data_planning import AsyncDataPlanningApi, DataPlanningApi
 from airflow_provider_mparticle.client.errors import (
     MParticleAPIError,
     MParticleAuthError,
@@ -73,6 +74,10 @@ class MParticleClient:
     def calculated_attributes(self) -> CalculatedAttributesApi:
         return CalculatedAttributesApi(self.transport)
 
+    @cached_property
+    def data_planning(self) -> DataPlanningApi:
+        return DataPlanningApi(self.transport)
+
     def close(self) -> None:
         self.transport.close()
 
@@ -99,6 +104,10 @@ class AsyncMParticleClient:
     @cached_property
     def calculated_attributes(self) -> AsyncCalculatedAttributesApi:
         return AsyncCalculatedAttributesApi(self.transport)
+
+    @cached_property
+    def data_planning(self) -> AsyncDataPlanningApi:
+        return AsyncDataPlanningApi(self.transport)
 
     async def aclose(self) -> None:
         await self.transport.aclose()

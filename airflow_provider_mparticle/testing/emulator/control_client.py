@@ -83,3 +83,11 @@ class EmulatorControl:
 
     def calculated_attributes(self) -> list[dict[str, Any]]:
         return self._call("GET", "/calculated-attributes")  # type: ignore[no-any-return]
+
+    def configure_data_planning(self, **settings: Any) -> dict[str, Any]:
+        """Data Planning knobs: ``requests_per_minute`` (default 3000), ``max_data_points_per_plan``."""
+        return self._call("POST", "/data-planning/config", json=settings)  # type: ignore[no-any-return]
+
+    def data_plans(self) -> list[dict[str, Any]]:
+        """Every stored data plan with its versions and their documents."""
+        return self._call("GET", "/data-planning/plans")  # type: ignore[no-any-return]

@@ -1,0 +1,801 @@
+"""Data Planning API: data plans, plan versions and event-batch validation.
+
+Implements https://docs.mparticle.com/developers/apis/dataplanning-api/ and mParticle's OpenAPI spec of it
+(``/platform/v2/workspaces/{workspace_id}/plans``), OAuth bearer auth on the Platform host.
+
+Where the page and the spec disagree the client accepts both: the plan list may or may not carry
+``version_document`` (the page says it is left out, the spec's example has it), and timestamps come with
+or without a zone.
+
+Besides the calls, this module holds the pure logic behind "data plans as code": :func:`load_plan_document`
+checks a plan kept in a repository before anything is sent, and :func:`version_changes` tells what an
+update would change, in words a reviewer can read.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body
+from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from airflow_provider_mparticle.client.config import ClientSettings
+    from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+
+# Fields the spec marks readOnly: mParticle sets them, a request must not carry them.
+READ_ONLY_DOCUMENT_FIELDS = ("active_transformation_ids",)
+MATCH_TYPES = frozenset(
+    {
+        "unknown",
+        "screen_view",
+        "custom_event",
+        "user_attributes",
+        "user_identities",
+        "product_action",
+        "promotion_action",
+        "product_impression",
+    }
+)
+# JSON Schema keywords the page lists as unsupported in a data point's validator.
+UNSUPPORTED_SCHEMA_KEYWORDS = frozenset(
+    {
+        "$ref",
+        "$recursiveRef",
+        "$recursiveAnchor",
+        "patternProperties",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "if",
+        "not",
+        "else",
+        "then",
+        "dependencies",
+        "dependentRequired",
+        "dependentSchemas",
+    }
+)
+_PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
+
+
+class DataPlanDocumentError(MParticleError, ValueError):
+    """A data plan (file or argument) is not a valid plan; the message names the field. Nothing was sent."""
+
+
+class ActivatedEnvironment(StrEnum):
+    """Where a plan version is active: ``none`` means inactive."""
+
+    NONE = "none"
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+    @classmethod
+    def parse(cls, value: str, where: str = "activated_environment") -> ActivatedEnvironment:
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            allowed = ", ".join(e.value for e in cls)
+            raise DataPlanDocumentError(f"{where} is {value!r}; expected one of: {allowed}.") from None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True)
+class DataPlanVersion:
+    """A data plan version. ``version_document`` is None when the answer left it out (plan lists)."""
+
+    data_plan_id: str
+    version: int
+    version_description: str | None
+    activated_environment: str | None
+    version_document: dict[str, Any] | None
+    created_on: str | None
+    created_by: str | None
+    last_modified_on: str | None
+    last_modified_by: str | None
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_api(cls, body: Any, data_plan_id: str | None = None) -> DataPlanVersion:
+        data = _dict(body)
+        document = data.get("version_document")
+        return cls(
+            data_plan_id=str(data.get("data_plan_id") or data_plan_id or ""),
+            version=int(data.get("version", 0)),
+            version_description=_str_or_none(data.get("version_description")),
+            activated_environment=_str_or_none(data.get("activated_environment")),
+            version_document=document if isinstance(document, dict) else None,
+            created_on=_str_or_none(data.get("created_on")),
+            created_by=_str_or_none(data.get("created_by")),
+            last_modified_on=_str_or_none(data.get("last_modified_on")),
+            last_modified_by=_str_or_none(data.get("last_modified_by")),
+            raw=data,
+        )
+
+    @property
+    def data_points(self) -> list[dict[str, Any]]:
+        points = (self.version_document or {}).get("data_points")
+        return [p for p in points if isinstance(p, dict)] if isinstance(points, list) else []
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """A data plan and its versions, as the API returns it; ``raw`` keeps the whole answer."""
+
+    data_plan_id: str
+    data_plan_name: str | None
+    data_plan_description: str | None
+    versions: list[DataPlanVersion]
+    created_on: str | None
+    created_by: str | None
+    last_modified_on: str | None
+    last_modified_by: str | None
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_api(cls, body: Any) -> DataPlan:
+        data = _dict(body)
+        plan_id = str(data.get("data_plan_id", ""))
+        versions = data.get("data_plan_versions")
+        return cls(
+            data_plan_id=plan_id,
+            data_plan_name=_str_or_none(data.get("data_plan_name")),
+            # The spec's list example names it ``description``; the page and the schema say data_plan_description.
+            data_plan_description=_str_or_none(data.get("data_plan_description", data.get("description"))),
+            versions=[
+                DataPlanVersion.from_api(v, plan_id) for v in (versions if isinstance(versions, list) else [])
+            ],
+            created_on=_str_or_none(data.get("created_on")),
+            created_by=_str_or_none(data.get("created_by")),
+            last_modified_on=_str_or_none(data.get("last_modified_on")),
+            last_modified_by=_str_or_none(data.get("last_modified_by")),
+            raw=data,
+        )
+
+    def version(self, number: int) -> DataPlanVersion | None:
+        """The version numbered ``number``, or None."""
+        return next((v for v in self.versions if v.version == number), None)
+
+    @property
+    def latest_version(self) -> DataPlanVersion | None:
+        return max(self.versions, key=lambda v: v.version, default=None)
+
+
+@dataclass(frozen=True)
+class ValidationIssue:
+    """One entry of a validation result's ``validation_errors``."""
+
+    validation_error_type: str
+    key: str | None
+    error_pointer: str | None
+    expected: str | None
+    actual: str | None
+    schema_keyword: str | None
+    action_expected: str | None
+
+    @classmethod
+    def from_api(cls, body: Any) -> ValidationIssue:
+        data = _dict(body)
+        return cls(
+            validation_error_type=str(data.get("validation_error_type") or "unknown"),
+            key=_str_or_none(data.get("key")),
+            error_pointer=_str_or_none(data.get("error_pointer")),
+            expected=_str_or_none(data.get("expected")),
+            actual=_str_or_none(data.get("actual")),
+            schema_keyword=_str_or_none(data.get("schema_keyword")),
+            action_expected=_str_or_none(data.get("action_expected")),
+        )
+
+    def describe(self) -> str:
+        """One line for a log: type, where, and expected versus actual."""
+        parts = [self.validation_error_type]
+        if self.error_pointer:
+            parts.append(f"at {self.error_pointer}")
+        if self.key:
+            parts.append(f"key {self.key!r}")
+        if self.expected is not None:
+            parts.append(f"expected {self.expected!r}")
+        if self.actual is not None:
+            parts.append(f"actual {self.actual!r}")
+        if self.schema_keyword:
+            parts.append(f"(schema keyword {self.schema_keyword})")
+        return " ".join(parts)
+
+
+def describe_match(match: Mapping[str, Any] | None) -> str:
+    """A data point's match as text: ``custom_event 'Purchase' (transaction)``."""
+    match = match or {}
+    kind = str(match.get("type", "unknown"))
+    criteria = _dict(match.get("criteria"))
+    if kind == "custom_event":
+        return f"{kind} {criteria.get('event_name')!r} ({criteria.get('custom_event_type')})"
+    if kind == "screen_view":
+        return f"{kind} {criteria.get('screen_name')!r}"
+    if criteria.get("action"):
+        return f"{kind} {criteria['action']}"
+    if criteria:
+        return f"{kind} {json.dumps(criteria, sort_keys=True)}"
+    return kind
+
+
+@dataclass(frozen=True)
+class EventValidationResult:
+    """The validation result of one event (or of the batch's user data) in a batch."""
+
+    match: dict[str, Any]
+    issues: list[ValidationIssue]
+    source_message_id: str | None
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_api(cls, body: Any) -> EventValidationResult:
+        data = _dict(_dict(body).get("data"))
+        errors = data.get("validation_errors")
+        return cls(
+            match=_dict(data.get("match")),
+            issues=[ValidationIssue.from_api(e) for e in (errors if isinstance(errors, list) else [])],
+            source_message_id=_str_or_none(
+                data.get("validated_source_message_id", data.get("source_message_id"))
+            ),
+            raw=_dict(body),
+        )
+
+    @property
+    def subject(self) -> str:
+        return describe_match(self.match)
+
+
+@dataclass(frozen=True)
+class BatchValidationResult:
+    """``POST /plans/validate``: a result per validated event, with its validation errors."""
+
+    results: list[EventValidationResult]
+    raw: dict[str, Any] = field(repr=False)
+
+    @classmethod
+    def from_api(cls, body: Any) -> BatchValidationResult:
+        data = _dict(body)
+        results = data.get("results")
+        return cls(
+            results=[
+                EventValidationResult.from_api(r) for r in (results if isinstance(results, list) else [])
+            ],
+            raw=data,
+        )
+
+    @property
+    def error_count(self) -> int:
+        return sum(len(r.issues) for r in self.results)
+
+    @property
+    def is_valid(self) -> bool:
+        return self.error_count == 0
+
+    def messages(self) -> list[str]:
+        """Every validation error as one readable line."""
+        lines: list[str] = []
+        for result in self.results:
+            where = result.subject
+            if result.source_message_id:
+                where += f" [source_message_id {result.source_message_id}]"
+            lines.extend(f"{where}: {issue.describe()}" for issue in result.issues)
+        return lines
+
+
+# --- checking plans before they are sent -----------------------------------------------------------
+
+
+def _check_schema_keywords(node: Any, where: str) -> None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in UNSUPPORTED_SCHEMA_KEYWORDS:
+                raise DataPlanDocumentError(
+                    f"{where}: JSON Schema keyword {key!r} is not supported by mParticle data plans."
+                )
+            # Under "properties" the keys are attribute names, not keywords.
+            if key == "properties" and isinstance(value, dict):
+                for name, sub in value.items():
+                    _check_schema_keywords(sub, f"{where}/properties/{name}")
+            else:
+                _check_schema_keywords(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            _check_schema_keywords(item, f"{where}/{index}")
+
+
+def check_version_document(document: Any, where: str = "version_document") -> dict[str, Any]:
+    """Check a version document's shape; returns a copy without the read-only fields.
+
+    :raises DataPlanDocumentError: naming the offending data point and field.
+    """
+    if not isinstance(document, dict):
+        raise DataPlanDocumentError(f"{where} must be a JSON object.")
+    points = document.get("data_points")
+    if not isinstance(points, list):
+        raise DataPlanDocumentError(f"{where}.data_points must be a list.")
+    seen: dict[str, int] = {}
+    for index, point in enumerate(points):
+        here = f"{where}.data_points[{index}]"
+        if not isinstance(point, dict):
+            raise DataPlanDocumentError(f"{here} must be a JSON object.")
+        match = point.get("match")
+        if not isinstance(match, dict) or match.get("type") not in MATCH_TYPES:
+            raise DataPlanDocumentError(
+                f"{here}.match.type must be one of: {', '.join(sorted(MATCH_TYPES))}; "
+                f"got {_dict(match).get('type')!r}."
+            )
+        criteria = match.get("criteria")
+        if not isinstance(criteria, dict):
+            raise DataPlanDocumentError(f"{here}.match.criteria must be a JSON object.")
+        if match["type"] == "custom_event":
+            for name in ("event_name", "custom_event_type"):
+                if not isinstance(criteria.get(name), str) or not criteria[name]:
+                    raise DataPlanDocumentError(f"{here}.match.criteria.{name} is required for custom_event.")
+        if match["type"] == "screen_view" and not isinstance(criteria.get("screen_name"), str):
+            raise DataPlanDocumentError(f"{here}.match.criteria.screen_name is required for screen_view.")
+        key = match_key(match)
+        if key in seen:
+            raise DataPlanDocumentError(
+                f"{here} has the same match as data_points[{seen[key]}]: {describe_match(match)}."
+            )
+        seen[key] = index
+        validator = point.get("validator")
+        if not isinstance(validator, dict) or validator.get("type") != "json_schema":
+            raise DataPlanDocumentError(f"{here}.validator.type must be 'json_schema'.")
+        if not isinstance(validator.get("definition"), dict):
+            raise DataPlanDocumentError(f"{here}.validator.definition must be a JSON object (a JSON Schema).")
+        _check_schema_keywords(validator["definition"], f"{here}.validator.definition")
+    return request_document(document)
+
+
+def request_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A version document fit to send: a deep copy without the fields mParticle sets itself."""
+    result = copy.deepcopy(dict(document))
+    for name in READ_ONLY_DOCUMENT_FIELDS:
+        result.pop(name, None)
+    points = result.get("data_points")
+    if isinstance(points, list):
+        for point in points:
+            if isinstance(point, dict):
+                for name in READ_ONLY_DOCUMENT_FIELDS:
+                    point.pop(name, None)
+    return result
+
+
+def match_key(match: Mapping[str, Any]) -> str:
+    """A data point's identity inside a document: its match, as canonical JSON."""
+    return json.dumps({"type": match.get("type"), "criteria": match.get("criteria") or {}}, sort_keys=True)
+
+
+def check_plan_id(plan_id: Any) -> str:
+    if not isinstance(plan_id, str) or not _PLAN_ID.match(plan_id):
+        raise DataPlanDocumentError(
+            f"data_plan_id {plan_id!r} must be a slug: lower-case letters, digits, '_' and '-'."
+        )
+    return plan_id
+
+
+def check_version_number(version: Any, where: str = "version") -> int:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise DataPlanDocumentError(f"{where} must be a positive integer, got {version!r}.")
+    return version
+
+
+@dataclass(frozen=True)
+class PlannedVersion:
+    """One version as a plan file wants it; ``None`` fields are left as they are in mParticle."""
+
+    version: int
+    version_document: dict[str, Any]
+    version_description: str | None = None
+    activated_environment: ActivatedEnvironment | None = None
+
+    def request_body(self) -> dict[str, Any]:
+        """Body of ``POST /plans/{id}/versions``."""
+        body: dict[str, Any] = {"version": self.version, "version_document": self.version_document}
+        if self.version_description is not None:
+            body["version_description"] = self.version_description
+        if self.activated_environment is not None:
+            body["activated_environment"] = self.activated_environment.value
+        return body
+
+
+@dataclass(frozen=True)
+class PlanDocument:
+    """A data plan as kept in a repository: the body of ``POST /plans`` (page's example), checked."""
+
+    data_plan_id: str
+    data_plan_name: str | None
+    data_plan_description: str | None
+    versions: list[PlannedVersion]
+
+    def request_body(self) -> dict[str, Any]:
+        """Body of ``POST /plans``."""
+        body: dict[str, Any] = {"data_plan_id": self.data_plan_id}
+        if self.data_plan_name is not None:
+            body["data_plan_name"] = self.data_plan_name
+        if self.data_plan_description is not None:
+            body["data_plan_description"] = self.data_plan_description
+        body["data_plan_versions"] = [v.request_body() for v in self.versions]
+        return body
+
+
+def load_plan_document(plan: Any, source: str = "data plan") -> PlanDocument:
+    """Check a data plan (parsed JSON) and return it typed; nothing is sent.
+
+    The shape is the page's ``POST /plans`` body: ``data_plan_id``, optional ``data_plan_name`` and
+    ``data_plan_description``, and ``data_plan_versions``, each with ``version`` and ``version_document``
+    (optional ``version_description`` and ``activated_environment``).
+
+    :param plan: the parsed plan.
+    :param source: how to name the plan in error messages (a file name).
+    :raises DataPlanDocumentError: naming the field at fault.
+    """
+    if not isinstance(plan, dict):
+        raise DataPlanDocumentError(f"{source}: the plan must be a JSON object.")
+    try:
+        plan_id = check_plan_id(plan.get("data_plan_id"))
+        for name in ("data_plan_name", "data_plan_description"):
+            if plan.get(name) is not None and not isinstance(plan[name], str):
+                raise DataPlanDocumentError(f"{name} must be a string.")
+        raw_versions = plan.get("data_plan_versions")
+        if not isinstance(raw_versions, list) or not raw_versions:
+            raise DataPlanDocumentError("data_plan_versions must be a non-empty list.")
+        versions: list[PlannedVersion] = []
+        for index, item in enumerate(raw_versions):
+            where = f"data_plan_versions[{index}]"
+            if not isinstance(item, dict):
+                raise DataPlanDocumentError(f"{where} must be a JSON object.")
+            number = check_version_number(item.get("version"), f"{where}.version")
+            if any(v.version == number for v in versions):
+                raise DataPlanDocumentError(f"{where}.version {number} appears twice.")
+            description = item.get("version_description")
+            if description is not None and not isinstance(description, str):
+                raise DataPlanDocumentError(f"{where}.version_description must be a string.")
+            environment = item.get("activated_environment")
+            versions.append(
+                PlannedVersion(
+                    version=number,
+                    version_document=check_version_document(
+                        item.get("version_document"), f"{where}.version_document"
+                    ),
+                    version_description=description,
+                    activated_environment=(
+                        None
+                        if environment is None
+                        else ActivatedEnvironment.parse(environment, f"{where}.activated_environment")
+                    ),
+                )
+            )
+    except DataPlanDocumentError as error:
+        raise DataPlanDocumentError(f"{source}: {error}") from None
+    return PlanDocument(
+        data_plan_id=plan_id,
+        data_plan_name=plan.get("data_plan_name"),
+        data_plan_description=plan.get("data_plan_description"),
+        versions=versions,
+    )
+
+
+def _point_text(point: Mapping[str, Any]) -> list[str]:
+    return json.dumps(point, indent=2, sort_keys=True).splitlines()
+
+
+def document_changes(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[str]:
+    """What replacing ``current`` by ``desired`` changes, data point by data point (empty: nothing)."""
+    before = {match_key(_dict(p.get("match"))): p for p in _dict(current).get("data_points") or []}
+    after = {match_key(_dict(p.get("match"))): p for p in desired.get("data_points") or []}
+    lines: list[str] = []
+    for key, point in after.items():
+        name = describe_match(_dict(point.get("match")))
+        if key not in before:
+            lines.append(f"+ data point {name}")
+        elif before[key] != point:
+            lines.append(f"~ data point {name}:")
+            diff = difflib.unified_diff(_point_text(before[key]), _point_text(point), lineterm="", n=1)
+            lines.extend("    " + line for line in list(diff)[2:])
+    for key, point in before.items():
+        if key not in after:
+            lines.append(f"- data point {describe_match(_dict(point.get('match')))}")
+    if not lines and list(before) != list(after):
+        lines.append("~ data point order")
+    return lines
+
+
+def version_changes(current: DataPlanVersion | None, desired: PlannedVersion) -> list[str]:
+    """What deploying ``desired`` over ``current`` would change, as readable lines (empty: nothing).
+
+    Fields the plan file leaves out (``version_description``, ``activated_environment``) are not compared.
+    """
+    if current is None:
+        return [f"+ version {desired.version} ({len(desired.version_document['data_points'])} data points)"]
+    lines: list[str] = []
+    if desired.version_description is not None and desired.version_description != current.version_description:
+        lines.append(
+            f"~ version_description: {current.version_description!r} -> {desired.version_description!r}"
+        )
+    if (
+        desired.activated_environment is not None
+        and desired.activated_environment.value != current.activated_environment
+    ):
+        lines.append(
+            f"~ activated_environment: {current.activated_environment!r} -> "
+            f"{desired.activated_environment.value!r}"
+        )
+    current_document = request_document(current.version_document or {"data_points": []})
+    if current_document != desired.version_document:
+        point_lines = document_changes(current_document, desired.version_document)
+        lines.extend(point_lines or ["~ version_document (fields other than data_points)"])
+    return lines
+
+
+# --- calls -----------------------------------------------------------------------------------------
+
+
+def _segment(value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise DataPlanDocumentError(f"A data plan id must be a non-empty string, got {value!r}.")
+    return quote(value, safe="")
+
+
+def _plan_list(response: ApiResponse) -> list[DataPlan]:
+    items = response.body if isinstance(response.body, list) else []
+    return [DataPlan.from_api(item) for item in items]
+
+
+class DataPlanningCalls:
+    """The calls of the Data Planning API for one workspace, shared by both clients."""
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{settings.require_workspace()}/plans"
+
+    def _request(self, method: str, suffix: str = "", **kwargs: Any) -> ApiRequest:
+        return ApiRequest(method, self.base + suffix, "bearer", **kwargs)
+
+    def list_plans(self) -> Call[list[DataPlan]]:
+        return Call(self._request("GET"), _plan_list)
+
+    def get_plan(self, plan_id: str) -> Call[DataPlan]:
+        return Call(self._request("GET", f"/{_segment(plan_id)}"), lambda r: DataPlan.from_api(r.body))
+
+    def create_plan(self, plan: PlanDocument | Mapping[str, Any]) -> Call[DataPlan]:
+        document = plan if isinstance(plan, PlanDocument) else load_plan_document(plan)
+        return Call(self._request("POST", json=document.request_body()), lambda r: DataPlan.from_api(r.body))
+
+    def update_plan(
+        self, plan_id: str, *, name: str | None = None, description: str | None = None
+    ) -> Call[DataPlan]:
+        body: dict[str, Any] = {}
+        if name is not None:
+            body["data_plan_name"] = name
+        if description is not None:
+            body["data_plan_description"] = description
+        if not body:
+            raise DataPlanDocumentError("update_plan needs 'name' and/or 'description'.")
+        return Call(
+            self._request("PATCH", f"/{_segment(plan_id)}", json=body), lambda r: DataPlan.from_api(r.body)
+        )
+
+    def delete_plan(self, plan_id: str) -> Call[None]:
+        return Call(self._request("DELETE", f"/{_segment(plan_id)}"), ignore_body)
+
+    def _version_path(self, plan_id: str, version: int) -> str:
+        return f"/{_segment(plan_id)}/versions/{check_version_number(version)}"
+
+    def get_version(self, plan_id: str, version: int) -> Call[DataPlanVersion]:
+        return Call(
+            self._request("GET", self._version_path(plan_id, version)),
+            lambda r: DataPlanVersion.from_api(r.body, plan_id),
+        )
+
+    def create_version(self, plan_id: str, version: PlannedVersion) -> Call[DataPlanVersion]:
+        return Call(
+            self._request("POST", f"/{_segment(plan_id)}/versions", json=version.request_body()),
+            lambda r: DataPlanVersion.from_api(r.body, plan_id),
+        )
+
+    def update_version(
+        self,
+        plan_id: str,
+        version: int,
+        *,
+        version_document: Mapping[str, Any] | None = None,
+        version_description: str | None = None,
+        activated_environment: ActivatedEnvironment | str | None = None,
+    ) -> Call[DataPlanVersion]:
+        body: dict[str, Any] = {}
+        if version_document is not None:
+            body["version_document"] = check_version_document(version_document)
+        if version_description is not None:
+            body["version_description"] = version_description
+        if activated_environment is not None:
+            body["activated_environment"] = ActivatedEnvironment.parse(activated_environment).value
+        if not body:
+            raise DataPlanDocumentError(
+                "update_version needs one of version_document, version_description, activated_environment."
+            )
+        return Call(
+            self._request("PATCH", self._version_path(plan_id, version), json=body),
+            lambda r: DataPlanVersion.from_api(r.body, plan_id),
+        )
+
+    def delete_version(self, plan_id: str, version: int) -> Call[None]:
+        return Call(self._request("DELETE", self._version_path(plan_id, version)), ignore_body)
+
+    def validate_batch(
+        self, batch: Mapping[str, Any], version_document: Mapping[str, Any]
+    ) -> Call[BatchValidationResult]:
+        if not isinstance(batch, dict) or not isinstance(batch.get("events", []), list):
+            raise DataPlanDocumentError("A batch must be a JSON object whose 'events' is a list.")
+        body = {"document": request_document(version_document), "batch": dict(batch)}
+        return Call(
+            self._request("POST", "/validate", json=body), lambda r: BatchValidationResult.from_api(r.body)
+        )
+
+
+class DataPlanningApi:
+    """Data Planning API over the sync transport."""
+
+    def __init__(self, transport: SyncTransport) -> None:
+        self._transport = transport
+        self.calls = DataPlanningCalls(transport.settings)
+
+    def list_plans(self) -> list[DataPlan]:
+        """Every data plan of the workspace with its versions (usually without their documents)."""
+        return self._transport.execute(self.calls.list_plans())
+
+    def get_plan(self, plan_id: str) -> DataPlan:
+        """One data plan with all its versions; :class:`MParticleNotFoundError` when absent."""
+        return self._transport.execute(self.calls.get_plan(plan_id))
+
+    def find_plan(self, plan_id: str) -> DataPlan | None:
+        """The data plan ``plan_id``, or None when the workspace has none by that id."""
+        try:
+            return self.get_plan(plan_id)
+        except MParticleNotFoundError:
+            return None
+
+    def create_plan(self, plan: PlanDocument | Mapping[str, Any]) -> DataPlan:
+        """Create a data plan with its versions.
+
+        :param plan: a checked :class:`PlanDocument`, or the ``POST /plans`` body (checked here first).
+        """
+        return self._transport.execute(self.calls.create_plan(plan))
+
+    def update_plan(
+        self, plan_id: str, *, name: str | None = None, description: str | None = None
+    ) -> DataPlan:
+        """Change a plan's name and/or description."""
+        return self._transport.execute(self.calls.update_plan(plan_id, name=name, description=description))
+
+    def delete_plan(self, plan_id: str) -> None:
+        """Delete a plan and all its versions."""
+        self._transport.execute(self.calls.delete_plan(plan_id))
+
+    def get_version(self, plan_id: str, version: int) -> DataPlanVersion:
+        """One plan version with its document."""
+        return self._transport.execute(self.calls.get_version(plan_id, version))
+
+    def create_version(self, plan_id: str, version: PlannedVersion) -> DataPlanVersion:
+        """Add a version to a plan."""
+        return self._transport.execute(self.calls.create_version(plan_id, version))
+
+    def update_version(
+        self,
+        plan_id: str,
+        version: int,
+        *,
+        version_document: Mapping[str, Any] | None = None,
+        version_description: str | None = None,
+        activated_environment: ActivatedEnvironment | str | None = None,
+    ) -> DataPlanVersion:
+        """Change a version's document, description and/or environment (only what is given is sent)."""
+        return self._transport.execute(
+            self.calls.update_version(
+                plan_id,
+                version,
+                version_document=version_document,
+                version_description=version_description,
+                activated_environment=activated_environment,
+            )
+        )
+
+    def delete_version(self, plan_id: str, version: int) -> None:
+        """Delete a version (mParticle refuses the last one and one active in production)."""
+        self._transport.execute(self.calls.delete_version(plan_id, version))
+
+    def validate_batch(
+        self, batch: Mapping[str, Any], version_document: Mapping[str, Any]
+    ) -> BatchValidationResult:
+        """Validate one event batch against a version document (``POST /plans/validate``)."""
+        return self._transport.execute(self.calls.validate_batch(batch, version_document))
+
+    def validate_batches(
+        self, batches: Iterable[Mapping[str, Any]], plan_id: str, version: int
+    ) -> list[BatchValidationResult]:
+        """Validate batches against a stored plan version: its document is fetched once."""
+        document = self.get_version(plan_id, version).version_document or {"data_points": []}
+        return [self.validate_batch(batch, document) for batch in batches]
+
+
+class AsyncDataPlanningApi:
+    """Data Planning API over the async transport; same method names as :class:`DataPlanningApi`."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self._transport = transport
+        self.calls = DataPlanningCalls(transport.settings)
+
+    async def list_plans(self) -> list[DataPlan]:
+        return await self._transport.execute(self.calls.list_plans())
+
+    async def get_plan(self, plan_id: str) -> DataPlan:
+        return await self._transport.execute(self.calls.get_plan(plan_id))
+
+    async def create_plan(self, plan: PlanDocument | Mapping[str, Any]) -> DataPlan:
+        return await self._transport.execute(self.calls.create_plan(plan))
+
+    async def update_plan(
+        self, plan_id: str, *, name: str | None = None, description: str | None = None
+    ) -> DataPlan:
+        return await self._transport.execute(
+            self.calls.update_plan(plan_id, name=name, description=description)
+        )
+
+    async def delete_plan(self, plan_id: str) -> None:
+        await self._transport.execute(self.calls.delete_plan(plan_id))
+
+    async def get_version(self, plan_id: str, version: int) -> DataPlanVersion:
+        return await self._transport.execute(self.calls.get_version(plan_id, version))
+
+    async def create_version(self, plan_id: str, version: PlannedVersion) -> DataPlanVersion:
+        return await self._transport.execute(self.calls.create_version(plan_id, version))
+
+    async def update_version(
+        self,
+        plan_id: str,
+        version: int,
+        *,
+        version_document: Mapping[str, Any] | None = None,
+        version_description: str | None = None,
+        activated_environment: ActivatedEnvironment | str | None = None,
+    ) -> DataPlanVersion:
+        return await self._transport.execute(
+            self.calls.update_version(
+                plan_id,
+                version,
+                version_document=version_document,
+                version_description=version_description,
+                activated_environment=activated_environment,
+            )
+        )
+
+    async def delete_version(self, plan_id: str, version: int) -> None:
+        await self._transport.execute(self.calls.delete_version(plan_id, version))
+
+    async def validate_batch(
+        self, batch: Mapping[str, Any], version_document: Mapping[str, Any]
+    ) -> BatchValidationResult:
+        return await self._transport.execute(self.calls.validate_batch(batch, version_document))
+
+    async def validate_batches(
+        self, batches: Sequence[Mapping[str, Any]], plan_id: str, version: int
+    ) -> list[BatchValidationResult]:
+        version_document = (await self.get_version(plan_id, version)).version_document
+        document = version_document or {"data_points": []}
+        return [await self.validate_batch(batch, document) for batch in batches]
