@@ -7,14 +7,14 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: install lint typecheck pytest test demo bench clean
+.PHONY: install lint typecheck pytest test demo e2e bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,e2e]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -32,7 +32,11 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 demo: $(STAMP)
-	$(BIN)/python -m airflow_provider_mparticle.testing.demo
+	$(BIN)/python .ci/demo.py
+
+# A real deployment: PostgreSQL, api-server, scheduler, dag-processor, triggerer (restarted mid-wait).
+e2e: $(STAMP)
+	$(BIN)/python .ci/e2e.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

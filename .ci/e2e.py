@@ -1,0 +1,305 @@
+"""End-to-end run on a real Airflow deployment, as users run it.
+
+PostgreSQL on loopback as the metadata DB (installed from Debian's packages if missing, run as a
+private cluster in a temporary directory), the emulator as mParticle, and Airflow's api-server,
+scheduler, dag-processor and triggerer as separate processes with the LocalExecutor. The example DAGs
+are triggered through the CLI and must all succeed; while a deferrable task waits, the triggerer is
+killed and restarted. Everything is bounded in time and cleaned up, also on failure.
+
+Usage: python .ci/e2e.py [--dags-folder DIR] [--dag DAG_ID[:RESTART_TASK]] ... [--timeout SECONDS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+AIRFLOW = [PYTHON, "-m", "airflow"]
+
+
+# The example DAGs and, for those with a deferrable wait, the task during whose wait the triggerer is
+# killed and restarted.
+DEFAULT_DAGS = {"mparticle_data_plan": ""}
+
+
+def log(message: str) -> None:
+    print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 300, **kwargs: object) -> str:
+    result = subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(cmd[:6])} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
+        )
+    return result.stdout
+
+
+def parse_json_output(out: str) -> object:
+    """The JSON document in a CLI's output, skipping log lines printed before it."""
+    decoder = json.JSONDecoder()
+    for line_start in [0] + [i + 1 for i, c in enumerate(out) if c == "\n"]:
+        if out[line_start : line_start + 1] in ("[", "{"):
+            try:
+                return decoder.raw_decode(out, line_start)[0]
+            except ValueError:
+                continue
+    raise ValueError(f"no JSON in output: {out[-500:]}")
+
+
+class Postgres:
+    """A throw-away PostgreSQL cluster on a loopback port, owned by the postgres system user."""
+
+    def __init__(self, work: Path) -> None:
+        self.work = work
+        self.data = work / "pg"
+        self.port = free_port()
+        self.bin = self._find_bin()
+
+    @staticmethod
+    def _find_bin() -> Path:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        if not found:
+            log("installing PostgreSQL from Debian's packages")
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            run(["apt-get", "update", "-qq"], env=env, timeout=600)
+            run(["apt-get", "install", "-y", "-qq", "postgresql"], env=env, timeout=900)
+            found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+        return Path(found[-1]).parent
+
+    def _as_postgres(self, *cmd: str) -> str:
+        if os.geteuid() == 0:
+            return run(["runuser", "-u", "postgres", "--", *cmd])
+        return run(list(cmd))
+
+    def start(self) -> str:
+        self.data.mkdir()
+        if os.geteuid() == 0:
+            shutil.chown(self.data, "postgres", "postgres")
+        self._as_postgres(
+            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"
+        )
+        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c max_connections=200"
+        self._as_postgres(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.data / "server.log"),
+            "-w",
+            "start",
+        )
+        run(
+            [str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "airflow"]
+        )
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/airflow"
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+
+
+class Deployment:
+    def __init__(self, work: Path, dags_folder: Path) -> None:
+        self.work = work
+        self.logs = work / "logs"
+        self.logs.mkdir()
+        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.postgres = Postgres(work)
+        self.dags_folder = dags_folder
+        self.env: dict[str, str] = {}
+
+    def start_process(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
+        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
+        process = subprocess.Popen(
+            cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.processes[name] = process
+        return process
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        process = self.processes.pop(name, None)
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=30)
+
+    def start(self) -> None:
+        db_url = self.postgres.start()
+        log(f"PostgreSQL on 127.0.0.1:{self.postgres.port}")
+        emulator_port, api_port = free_port(), free_port()
+        emulator = f"http://127.0.0.1:{emulator_port}"
+        connection = {
+            "conn_type": "mparticle",
+            "login": "emulator-api-key",
+            "password": "emulator-api-secret",
+            "extra": {
+                "workspace_id": "1",
+                "client_id": "emulator-client-id",
+                "client_secret": "emulator-client-secret",
+                "s2s_url": emulator,
+                "api_url": emulator,
+                "token_url": emulator + "/oauth/token",
+            },
+        }
+        self.emulator_url = emulator
+        self.env = {
+            **os.environ,
+            "AIRFLOW_HOME": str(self.work / "home"),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
+            "AIRFLOW__API__SECRET_KEY": os.urandom(16).hex(),
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
+            "AIRFLOW__CORE__PARALLELISM": "8",
+            "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(connection),
+        }
+        self.start_process(
+            "emulator",
+            [PYTHON, "-m", "airflow_provider_mparticle.testing.emulator.server", "--port", str(emulator_port),
+             "--propagation-seconds", "0", "--progress-mode", "seconds", "--progress-steps", "40"],
+        )  # fmt: skip
+        log("airflow db migrate")
+        run([*AIRFLOW, "db", "migrate"], env=self.env, timeout=600)
+        for name in ("api-server", "scheduler", "dag-processor", "triggerer"):
+            self.start_process(name, [*AIRFLOW, name])
+        self.wait_http(f"http://127.0.0.1:{api_port}/api/v2/version", 180)
+        self.wait_http(emulator + "/_emulator/health", 60)
+        log(f"api-server on 127.0.0.1:{api_port}, emulator on {emulator}")
+
+    def wait_http(self, url: str, timeout: float) -> None:
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=5):
+                    return
+            except OSError as error:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} did not answer in {timeout} s: {error}") from None
+                time.sleep(1)
+
+    def airflow_json(self, *args: str) -> object:
+        return parse_json_output(run([*AIRFLOW, *args, "-o", "json"], env=self.env, timeout=120))
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.kill(name, signal.SIGTERM)
+        self.postgres.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dags-folder", default=str(ROOT / "example_dags"))
+    parser.add_argument(
+        "--dag",
+        action="append",
+        default=[],
+        help="DAG_ID[:TASK_TO_RESTART_TRIGGERER_ON] (default: the example DAGs)",
+    )
+    parser.add_argument("--conf", action="append", default=[], help="DAG_ID=JSON run conf")
+    parser.add_argument("--timeout", type=float, default=900)
+    args = parser.parse_args()
+    dags = dict(item.partition(":")[::2] for item in args.dag) or dict(DEFAULT_DAGS)
+    confs = dict(item.split("=", 1) for item in args.conf)
+    work = Path(tempfile.mkdtemp(prefix="mparticle-e2e-"))
+    work.chmod(0o755)
+    deployment = Deployment(work, Path(args.dags_folder))
+    deadline = time.monotonic() + args.timeout
+    ok = False
+    try:
+        deployment.start()
+        log("waiting for the dag-processor to parse " + ", ".join(dags))
+        while True:
+            listed = {d["dag_id"] for d in deployment.airflow_json("dags", "list")}  # type: ignore[union-attr, index]
+            if set(dags) <= listed:
+                break
+            if time.monotonic() > deadline:
+                errors = run([*AIRFLOW, "dags", "list-import-errors"], env=deployment.env)
+                raise RuntimeError(f"DAGs not parsed: {set(dags) - listed}\n{errors}")
+            time.sleep(3)
+        runs: dict[str, str] = {}
+        for dag_id in dags:
+            cmd = [*AIRFLOW, "dags", "trigger", dag_id, "-o", "json"]
+            if dag_id in confs:
+                cmd += ["--conf", confs[dag_id]]
+            runs[dag_id] = parse_json_output(run(cmd, env=deployment.env))[0]["dag_run_id"]  # type: ignore[index]
+            log(f"triggered {dag_id}: {runs[dag_id]}")
+        restarted: set[str] = set()
+        states: dict[str, str] = {}
+        while True:
+            for dag_id, run_id in runs.items():
+                listing = deployment.airflow_json("dags", "list-runs", dag_id)
+                states[dag_id] = next(r["state"] for r in listing if r["run_id"] == run_id)  # type: ignore[union-attr, index]
+                task = dags[dag_id]
+                if task and dag_id not in restarted and states[dag_id] == "running":
+                    tis = deployment.airflow_json("tasks", "states-for-dag-run", dag_id, run_id)
+                    if any(t["task_id"] == task and t["state"] == "deferred" for t in tis):  # type: ignore[union-attr, index]
+                        log(
+                            f"{dag_id}.{task} is deferred: killing the triggerer (SIGKILL) and starting a new one"
+                        )
+                        deployment.kill("triggerer")
+                        time.sleep(2)
+                        deployment.start_process("triggerer", [*AIRFLOW, "triggerer"])
+                        restarted.add(dag_id)
+            log("states: " + ", ".join(f"{d}={s}" for d, s in states.items()))
+            if all(s in ("success", "failed") for s in states.values()):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"DAG runs did not finish in {args.timeout} s: {states}")
+            time.sleep(5)
+        missing = {d for d, t in dags.items() if t and d not in restarted}
+        ok = all(s == "success" for s in states.values()) and not missing
+        if missing:
+            log(f"the triggerer was never restarted during {missing}: the task was not seen deferred")
+        log("RESULT: " + ("all DAG runs succeeded" if ok else f"FAILED {states}"))
+        return 0 if ok else 1
+    except Exception as error:
+        log(f"ERROR: {error}")
+        return 1
+    finally:
+        if not ok:
+            for path in sorted(deployment.logs.glob("*.log")):
+                print(f"----- {path.name} (last 40 lines) -----")
+                print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
+        deployment.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
