@@ -16,17 +16,41 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "mParticle",
                 "external-doc-url": "https://docs.mparticle.com/developers/",
                 "tags": ["service"],
-            }
+            },
+            {
+                "integration-name": "Adobe Experience Platform",
+                "external-doc-url": "https://experienceleague.adobe.com/en/docs/experience-platform/profile/computed-attributes/api",
+                "tags": ["service"],
+            },
         ],
         "hooks": [
             {
                 "integration-name": "mParticle",
                 "python-modules": ["airflow_provider_mparticle.hooks.mparticle"],
-            }
+            },
+            {
+                "integration-name": "Adobe Experience Platform",
+                "python-modules": ["airflow_provider_mparticle.hooks.adobe"],
+            },
         ],
-        "operators": [],
-        "sensors": [],
-        "triggers": [],
+        "operators": [
+            {
+                "integration-name": "Adobe Experience Platform",
+                "python-modules": ["airflow_provider_mparticle.operators.adobe"],
+            },
+        ],
+        "sensors": [
+            {
+                "integration-name": "Adobe Experience Platform",
+                "python-modules": ["airflow_provider_mparticle.sensors.adobe"],
+            },
+        ],
+        "triggers": [
+            {
+                "integration-name": "Adobe Experience Platform",
+                "python-modules": ["airflow_provider_mparticle.triggers.adobe"],
+            },
+        ],
         "extra-links": [],
         "connection-types": [
             {
@@ -86,6 +110,52 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["integer", "null"], "default": 8},
                     },
                 },
-            }
+            },
+            {
+                "hook-class-name": "airflow_provider_mparticle.hooks.adobe.AdobeExperiencePlatformHook",
+                "hook-name": "Adobe Experience Platform",
+                "connection-type": "adobe_aep",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "schema", "port"],
+                    "relabeling": {"login": "Client ID (API key)", "password": "Client secret"},
+                    "placeholders": {},
+                },
+                "conn-fields": {
+                    "org_id": {
+                        "label": "IMS organisation ID",
+                        "description": "Sent as x-gw-ims-org-id, e.g. 1234ABCD5678@AdobeOrg.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "sandbox_name": {
+                        "label": "Sandbox name",
+                        "description": "Sent as x-sandbox-name.",
+                        "schema": {"type": ["string", "null"], "default": "prod"},
+                    },
+                    "scopes": {
+                        "label": "OAuth scopes",
+                        "description": "Comma-separated; default: openid,AdobeID,read_organizations,"
+                        "additional_info.projectedProductContext.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "platform_url": {
+                        "label": "Platform URL override",
+                        "description": "Default: https://platform.adobe.io. Plain http:// only to loopback.",
+                        "schema": {"type": ["string", "null"], "format": "url"},
+                    },
+                    "ims_token_url": {
+                        "label": "IMS token URL override",
+                        "description": "Default: https://ims-na1.adobelogin.com/ims/token/v3.",
+                        "schema": {"type": ["string", "null"], "format": "url"},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 30},
+                    },
+                    "max_attempts": {
+                        "label": "Attempts per request (429 / 5xx / dropped connections)",
+                        "schema": {"type": ["integer", "null"], "default": 8},
+                    },
+                },
+            },
         ],
     }
