@@ -30,3 +30,35 @@ def definition(**changes):
 def client(mparticle_settings):
     with MParticleClient(mparticle_settings) as c:
         yield c
+
+
+# --- Airflow metadata DB for dag.test() -------------------------------------------------------------
+# Self-contained: a session-wide SQLite DB in a temporary AIRFLOW_HOME, migrated once, with the example
+# DAGs as the dags folder. The in-process ORM is pointed at it and back afterwards.
+
+EXAMPLE_DAGS = __import__("pathlib").Path(__file__).resolve().parent.parent / "example_dags"
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory):
+    import subprocess
+    import sys
+
+    home = tmp_path_factory.mktemp("airflow_home")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AIRFLOW_HOME", str(home))
+    patch.setenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db")
+    patch.setenv("AIRFLOW__CORE__DAGS_FOLDER", str(EXAMPLE_DAGS))
+    patch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    from airflow import settings
+
+    settings.configure_vars()
+    settings.reconfigure_orm()
+    yield home
+    patch.undo()
+    settings.configure_vars()
+    settings.reconfigure_orm()

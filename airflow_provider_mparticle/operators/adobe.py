@@ -148,6 +148,7 @@ class AdobeSetComputedAttributeStatusOperator(BaseOperator):
         self.adobe_aep_conn_id = adobe_aep_conn_id
 
     def execute(self, context: Context) -> str:
+        from airflow_provider_mparticle.client import MParticleValidationError
         from airflow_provider_mparticle.client.adobe import ComputedAttributeError, ComputedAttributeStatus
 
         target = ComputedAttributeStatus(self.status)
@@ -164,7 +165,8 @@ class AdobeSetComputedAttributeStatusOperator(BaseOperator):
                 return current.status_text
             try:
                 updated = api.update(current.id, {"status": target.value}, current.status)
-            except ComputedAttributeError as error:
+            except (ComputedAttributeError, MParticleValidationError) as error:
+                # Refused by the documented rules, here or by AEP (undocumented statuses): retrying won't help.
                 raise AdobeComputedAttributeError(
                     f"Computed attribute {current.name!r} is {current.status_text}: {error}"
                 ) from error
