@@ -273,3 +273,21 @@ async def test_async_client_pages_and_reads(adobe_aep_settings, mparticle_emulat
         assert names == ["m0", "m1", "m2"]
         assert (await api.get(ids[0])).status is S.DRAFT
         assert (await api.update(ids[0], {"status": "NEW"}, S.DRAFT)).status is S.NEW
+
+
+def test_adobe_client_imports_without_airflow():
+    import subprocess
+    import sys
+
+    code = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "airflow" or name.startswith("airflow."):
+            raise ImportError("airflow is blocked")
+sys.meta_path.insert(0, Block())
+import airflow_provider_mparticle.client.adobe, airflow_provider_mparticle.client.adobe.computed_attributes
+print(sorted(m for m in sys.modules if m == "airflow" or m.startswith("airflow.")))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
