@@ -4,6 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
+MPARTICLE = "mParticle"
+ADOBE = "Adobe Experience Platform"
+_PACKAGE = "airflow_provider_mparticle"
+
+# One line per module, so that adding one is a one-line change.
+HOOKS = [
+    (MPARTICLE, f"{_PACKAGE}.hooks.mparticle"),
+    (ADOBE, f"{_PACKAGE}.hooks.adobe"),
+]
+OPERATORS = [
+    (MPARTICLE, f"{_PACKAGE}.operators.data_planning"),
+    (ADOBE, f"{_PACKAGE}.operators.adobe"),
+]
+SENSORS = [
+    (ADOBE, f"{_PACKAGE}.sensors.adobe"),
+]
+TRIGGERS = [
+    (ADOBE, f"{_PACKAGE}.triggers.adobe"),
+]
+EXTRA_LINKS: list[str] = []
+
+
+def _modules(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    grouped: dict[str, list[str]] = {}
+    for integration, module in entries:
+        grouped.setdefault(integration, []).append(module)
+    return [{"integration-name": name, "python-modules": modules} for name, modules in grouped.items()]
+
 
 def get_provider_info() -> dict[str, Any]:
     return {
@@ -16,23 +44,18 @@ def get_provider_info() -> dict[str, Any]:
                 "integration-name": "mParticle",
                 "external-doc-url": "https://docs.mparticle.com/developers/",
                 "tags": ["service"],
-            }
-        ],
-        "hooks": [
+            },
             {
-                "integration-name": "mParticle",
-                "python-modules": ["airflow_provider_mparticle.hooks.mparticle"],
-            }
+                "integration-name": "Adobe Experience Platform",
+                "external-doc-url": "https://experienceleague.adobe.com/en/docs/experience-platform/profile/computed-attributes/api",
+                "tags": ["service"],
+            },
         ],
-        "operators": [
-            {
-                "integration-name": "mParticle",
-                "python-modules": ["airflow_provider_mparticle.operators.data_planning"],
-            }
-        ],
-        "sensors": [],
-        "triggers": [],
-        "extra-links": [],
+        "hooks": _modules(HOOKS),
+        "operators": _modules(OPERATORS),
+        "sensors": _modules(SENSORS),
+        "triggers": _modules(TRIGGERS),
+        "extra-links": EXTRA_LINKS,
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_mparticle.hooks.mparticle.MParticleHook",
@@ -91,6 +114,52 @@ def get_provider_info() -> dict[str, Any]:
                         "schema": {"type": ["integer", "null"], "default": 8},
                     },
                 },
-            }
+            },
+            {
+                "hook-class-name": "airflow_provider_mparticle.hooks.adobe.AdobeExperiencePlatformHook",
+                "hook-name": "Adobe Experience Platform",
+                "connection-type": "adobe_aep",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["host", "schema", "port"],
+                    "relabeling": {"login": "Client ID (API key)", "password": "Client secret"},
+                    "placeholders": {},
+                },
+                "conn-fields": {
+                    "org_id": {
+                        "label": "IMS organisation ID",
+                        "description": "Sent as x-gw-ims-org-id, e.g. 1234ABCD5678@AdobeOrg.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "sandbox_name": {
+                        "label": "Sandbox name",
+                        "description": "Sent as x-sandbox-name.",
+                        "schema": {"type": ["string", "null"], "default": "prod"},
+                    },
+                    "scopes": {
+                        "label": "OAuth scopes",
+                        "description": "Comma-separated; default: openid,AdobeID,read_organizations,"
+                        "additional_info.projectedProductContext.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "platform_url": {
+                        "label": "Platform URL override",
+                        "description": "Default: https://platform.adobe.io. Plain http:// only to loopback.",
+                        "schema": {"type": ["string", "null"], "format": "url"},
+                    },
+                    "ims_token_url": {
+                        "label": "IMS token URL override",
+                        "description": "Default: https://ims-na1.adobelogin.com/ims/token/v3.",
+                        "schema": {"type": ["string", "null"], "format": "url"},
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "schema": {"type": ["number", "null"], "default": 30},
+                    },
+                    "max_attempts": {
+                        "label": "Attempts per request (429 / 5xx / dropped connections)",
+                        "schema": {"type": ["integer", "null"], "default": 8},
+                    },
+                },
+            },
         ],
     }

@@ -61,12 +61,17 @@ def airflow_db():
     return os.environ["AIRFLOW_HOME"]
 
 
-def run_dag(dag_id: str):
-    """Run an example DAG with ``dag.test()``; returns the DagRun."""
+def load_example_dag(dag_id: str):
+    """The ``dag`` of ``example_dags/<dag_id>.py``."""
     import importlib.util
 
     path = ROOT / "example_dags" / f"{dag_id}.py"
     spec = importlib.util.spec_from_file_location(f"example_dags_{dag_id}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.dag.test()
+    return module.dag
+
+
+def run_dag(dag_id: str, **kwargs):
+    """Run an example DAG with ``dag.test()``; returns the DagRun."""
+    return load_example_dag(dag_id).test(**kwargs)

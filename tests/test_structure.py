@@ -40,8 +40,8 @@ print(sorted(m for m in sys.modules if m == "airflow" or m.startswith("airflow."
 
 def test_client_modules_never_import_airflow_in_source():
     package = importlib.import_module("airflow_provider_mparticle.client")
-    for info in pkgutil.iter_modules(package.__path__):
-        source = importlib.util.find_spec(f"{package.__name__}.{info.name}").origin
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        source = importlib.util.find_spec(info.name).origin
         text = pathlib.Path(source).read_text(encoding="utf-8")
         assert "import airflow\n" not in text
         assert "from airflow." not in text, info.name

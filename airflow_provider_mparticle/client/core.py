@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_base
@@ -48,6 +48,8 @@ class ApiRequest:
     content: bytes | None = field(default=None, repr=False)
     # Error statuses that are an expected answer here (404 for an existence check), handed to the parser.
     accept: frozenset[int] = frozenset()
+    # Media type of ``content`` / ``json`` (a form-encoded token request sets its own).
+    content_type: str = "application/json"
 
     def body_bytes(self) -> bytes | None:
         if self.content is not None:
@@ -241,11 +243,17 @@ def parse_token(response: ApiResponse, now: float | None = None) -> CachedToken:
     return CachedToken(value=token, refresh_at=start + max(expires_in - margin, 0.0))
 
 
-def auth_headers(request: ApiRequest, settings: ClientSettings, token: str | None) -> dict[str, str]:
-    """Headers for one attempt. Basic auth is computed here so both transports send the same bytes."""
+def base_headers(request: ApiRequest) -> dict[str, str]:
+    """Headers every request carries, whatever the vendor: user agent, accepted and sent media types."""
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
     if request.content is not None or request.json is not None:
-        headers["Content-Type"] = "application/json"
+        headers["Content-Type"] = request.content_type
+    return headers
+
+
+def auth_headers(request: ApiRequest, settings: ClientSettings, token: str | None) -> dict[str, str]:
+    """Headers for one attempt. Basic auth is computed here so both transports send the same bytes."""
+    headers = base_headers(request)
     if request.auth == "basic":
         if not settings.has_seeding_credentials:
             raise MParticleConfigError(
@@ -257,3 +265,33 @@ def auth_headers(request: ApiRequest, settings: ClientSettings, token: str | Non
     elif request.auth == "bearer":
         headers["Authorization"] = f"Bearer {token}"
     return headers
+
+
+# --- auth providers --------------------------------------------------------------------------------
+
+
+class AuthProvider(Protocol):
+    """How a transport authenticates: the token request to send when a ``bearer`` request needs a token,
+    and the headers of each attempt. The transport owns caching, refreshing and the resend after a 401.
+    """
+
+    def token_request(self) -> ApiRequest:
+        """The request that fetches a bearer token (answered with ``access_token`` / ``expires_in``)."""
+        ...
+
+    def headers(self, request: ApiRequest, token: str | None) -> dict[str, str]:
+        """Headers for one attempt of ``request``; ``token`` is set for ``bearer`` requests."""
+        ...
+
+
+@dataclass(frozen=True)
+class MParticleAuth:
+    """mParticle: HTTP Basic for seeding, an OAuth client-credentials token for the Platform APIs."""
+
+    settings: ClientSettings
+
+    def token_request(self) -> ApiRequest:
+        return token_request(self.settings)
+
+    def headers(self, request: ApiRequest, token: str | None) -> dict[str, str]:
+        return auth_headers(request, self.settings, token)

@@ -20,15 +20,15 @@ from tenacity import AsyncRetrying, Retrying
 from airflow_provider_mparticle.client.core import (
     ApiRequest,
     ApiResponse,
+    AuthProvider,
     CachedToken,
     Call,
+    MParticleAuth,
     RetryObserver,
     TransportStats,
-    auth_headers,
     build_response,
     parse_token,
     retry_arguments,
-    token_request,
 )
 from airflow_provider_mparticle.client.errors import MParticleAuthError, MParticleTransportError
 
@@ -62,12 +62,19 @@ class SyncTransport:
     :param settings: the client settings.
     :param pool_size: connections kept per host; set it to the number of threads that share the client.
     :param on_retry: called with the error and the wait before each retry (for logging).
+    :param auth: how requests authenticate; default mParticle's (Basic / OAuth from ``settings``).
+        With another provider only ``settings``' timeout, retry and TLS options are used.
     """
 
     def __init__(
-        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+        self,
+        settings: ClientSettings,
+        pool_size: int = 16,
+        on_retry: RetryObserver | None = None,
+        auth: AuthProvider | None = None,
     ) -> None:
         self.settings = settings
+        self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
         self.stats = TransportStats()
         self.on_retry = on_retry
         self._tokens = _TokenCache()
@@ -113,7 +120,7 @@ class SyncTransport:
             return token
 
     def _fetch_token(self) -> CachedToken:
-        request = token_request(self.settings)
+        request = self.auth.token_request()
         for attempt in Retrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
             with attempt:
                 response = self._send_once(request, None)
@@ -134,7 +141,7 @@ class SyncTransport:
             return self._send_once(request, self.bearer_token())
 
     def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
-        headers = auth_headers(request, self.settings, token)
+        headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         try:
             answer = self.session.request(
@@ -155,12 +162,17 @@ class SyncTransport:
 
 
 class AsyncTransport:
-    """Sends calls with an ``httpx.AsyncClient``; same policy as :class:`SyncTransport`."""
+    """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`."""
 
     def __init__(
-        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+        self,
+        settings: ClientSettings,
+        pool_size: int = 16,
+        on_retry: RetryObserver | None = None,
+        auth: AuthProvider | None = None,
     ) -> None:
         self.settings = settings
+        self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
         self.stats = TransportStats()
         self.on_retry = on_retry
         self._tokens = _TokenCache()
@@ -206,7 +218,7 @@ class AsyncTransport:
             return token
 
     async def _fetch_token(self) -> CachedToken:
-        request = token_request(self.settings)
+        request = self.auth.token_request()
         async for attempt in AsyncRetrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
             with attempt:
                 response = await self._send_once(request, None)
@@ -226,7 +238,7 @@ class AsyncTransport:
             return await self._send_once(request, await self.bearer_token())
 
     async def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
-        headers = auth_headers(request, self.settings, token)
+        headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         params: Any = dict(request.params) if request.params else None
         try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request
 
 from airflow_provider_mparticle.testing.emulator import (
+    adobe_computed_attributes,
     calculated_attributes,
     control,
     data_planning,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # API modules; each exposes ``register(app, state)``.
-API_MODULES = [oauth, seeding, calculated_attributes, data_planning]
+API_MODULES = [oauth, seeding, calculated_attributes, data_planning, adobe_computed_attributes]
 
 
 class DroppedConnection(Exception):

@@ -91,3 +91,20 @@ class EmulatorControl:
     def data_plans(self) -> list[dict[str, Any]]:
         """Every stored data plan with its versions and their documents."""
         return self._call("GET", "/data-planning/plans")  # type: ignore[no-any-return]
+
+    # --- Adobe Experience Platform (``/_emulator/adobe``) ---------------------------------------------
+
+    def adobe_configure(self, **settings: Any) -> dict[str, Any]:
+        """Change the emulated IMS client, organisation, sandboxes or ``final_status`` (PROCESSED / FAILED)."""
+        return self._call("POST", "/adobe/config", json=settings)  # type: ignore[no-any-return]
+
+    def adobe_attributes(self) -> list[dict[str, Any]]:
+        """Every stored computed attribute (all sandboxes), without counting a read."""
+        return self._call("GET", "/adobe/attributes")  # type: ignore[no-any-return]
+
+    def adobe_set_status(self, attribute_id: str, status: str) -> dict[str, Any]:
+        """Force a computed attribute's status (e.g. FAILED), stopping its evaluation."""
+        return self._call("POST", f"/adobe/attributes/{attribute_id}/status", json={"status": status})  # type: ignore[no-any-return]
+
+    def adobe_stats(self) -> dict[str, Any]:
+        return self._call("GET", "/adobe/stats")  # type: ignore[no-any-return]

@@ -1,0 +1,134 @@
+"""The ``adobe_aep`` connection and the hook that turns it into Adobe Experience Platform clients."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Connection
+
+    from airflow_provider_mparticle.client.adobe import AdobeClient, AdobeClientSettings, AsyncAdobeClient
+    from airflow_provider_mparticle.client.core import RetryObserver
+
+# Connection extras (the client id and secret are the login and password, masked by Airflow).
+_EXTRAS = frozenset(
+    {"org_id", "sandbox_name", "scopes", "platform_url", "ims_token_url", "timeout", "max_attempts"}
+    | {"max_elapsed", "verify"}
+)
+
+
+def _number(extra: dict[str, Any], name: str, default: float) -> float:
+    value = extra.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        from airflow_provider_mparticle.client import MParticleConfigError
+
+        raise MParticleConfigError(f"Connection extra {name!r} must be a number, got {value!r}.") from None
+
+
+def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
+    """Build Adobe client settings from an ``adobe_aep`` connection; errors name the offending field."""
+    from airflow_provider_mparticle.client import MParticleConfigError, RetrySettings
+    from airflow_provider_mparticle.client.adobe import AdobeClientSettings
+    from airflow_provider_mparticle.client.adobe.config import DEFAULT_SANDBOX, DEFAULT_SCOPES
+
+    raw = conn.extra_dejson or {}
+    try:
+        if not isinstance(raw, dict):
+            raise MParticleConfigError("'extra' must be a JSON object.")
+        extra = {key.removeprefix("extra__adobe_aep__"): value for key, value in raw.items()}
+        unknown = sorted(set(extra) - _EXTRAS)
+        if unknown:
+            raise MParticleConfigError(f"unknown extra field(s): {', '.join(unknown)}.")
+        scopes: Any = extra.get("scopes") or DEFAULT_SCOPES
+        if isinstance(scopes, str):
+            scopes = [s.strip() for s in scopes.replace(" ", ",").split(",") if s.strip()]
+        if not isinstance(scopes, list | tuple) or not all(isinstance(s, str) for s in scopes):
+            raise MParticleConfigError(
+                "extra 'scopes' must be a comma-separated string or a list of strings."
+            )
+        verify = extra.get("verify", True)
+        return AdobeClientSettings(
+            client_id=conn.login or None,
+            client_secret=conn.password or None,
+            org_id=str(extra["org_id"]).strip() if extra.get("org_id") else None,
+            sandbox_name=str(extra.get("sandbox_name") or DEFAULT_SANDBOX).strip(),
+            scopes=tuple(scopes),
+            platform_url=extra.get("platform_url") or None,
+            ims_token_url=extra.get("ims_token_url") or None,
+            timeout=_number(extra, "timeout", 30.0),
+            retry=RetrySettings(
+                max_attempts=int(_number(extra, "max_attempts", RetrySettings.max_attempts)),
+                max_elapsed=_number(extra, "max_elapsed", RetrySettings.max_elapsed),
+            ),
+            verify=verify if isinstance(verify, bool | str) else True,
+        )
+    except MParticleConfigError as error:
+        raise MParticleConfigError(f"Connection {conn.conn_id!r}: {error}") from None
+
+
+class AdobeExperiencePlatformHook(BaseHook):
+    """Interact with Adobe Experience Platform: hands out configured sync and async clients for one sandbox.
+
+    The connection holds the OAuth server-to-server client id (login, also the ``x-api-key``) and client
+    secret (password) and, in its extras, the IMS organisation id, the sandbox name, the OAuth scopes and
+    optional platform / IMS URL overrides.
+
+    :param adobe_aep_conn_id: the ``adobe_aep`` connection to use.
+    """
+
+    conn_name_attr = "adobe_aep_conn_id"
+    default_conn_name = "adobe_aep_default"
+    conn_type = "adobe_aep"
+    hook_name = "Adobe Experience Platform"
+
+    def __init__(self, adobe_aep_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.adobe_aep_conn_id = adobe_aep_conn_id
+        self._settings: AdobeClientSettings | None = None
+
+    @property
+    def settings(self) -> AdobeClientSettings:
+        """Client settings read from the connection (once per hook)."""
+        if self._settings is None:
+            self._settings = adobe_settings_from_connection(self.get_connection(self.adobe_aep_conn_id))
+        return self._settings
+
+    async def aget_settings(self) -> AdobeClientSettings:
+        """Client settings, looking the connection up without blocking the event loop (for triggers)."""
+        if self._settings is None:
+            conn = await self.aget_connection(self.adobe_aep_conn_id)
+            self._settings = adobe_settings_from_connection(conn)
+        return self._settings
+
+    def get_client(self, pool_size: int = 4, on_retry: RetryObserver | None = None) -> AdobeClient:
+        """A synchronous client; the caller closes it (it is a context manager)."""
+        from airflow_provider_mparticle.client.adobe import AdobeClient
+
+        return AdobeClient(self.settings, pool_size=pool_size, on_retry=on_retry or self._log_retry)
+
+    async def aget_client(self, pool_size: int = 4) -> AsyncAdobeClient:
+        """An asynchronous client (for triggers); the caller closes it with ``aclose()``."""
+        from airflow_provider_mparticle.client.adobe import AsyncAdobeClient
+
+        return AsyncAdobeClient(await self.aget_settings(), pool_size=pool_size, on_retry=self._log_retry)
+
+    def _log_retry(self, error: BaseException, wait: float) -> None:
+        self.log.warning("Adobe Experience Platform request failed (%s); retrying in %.1f s", error, wait)
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Fetch an IMS token and list one computed attribute of the sandbox."""
+        from airflow_provider_mparticle.client import MParticleError
+
+        try:
+            settings = self.settings
+            with self.get_client() as client:
+                client.computed_attributes.list_page(limit=1)
+        except MParticleError as error:
+            return False, str(error)
+        return True, f"Connected to sandbox {settings.sandbox_name!r} of {settings.org_id}."

@@ -1,0 +1,141 @@
+"""The AEP sensor in poke, reschedule and deferrable modes, and its failure paths."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+    TaskDeferred,
+)
+
+from airflow_provider_mparticle.client.adobe import AdobeClient, ComputedAttributeStatus
+from airflow_provider_mparticle.sensors.adobe import (
+    AdobeComputedAttributeFailedError,
+    AdobeComputedAttributeSensor,
+)
+from airflow_provider_mparticle.triggers.adobe import AdobeComputedAttributeTrigger
+from tests.adobe_helpers import context, definition
+
+
+def create(settings, status=ComputedAttributeStatus.NEW) -> str:
+    with AdobeClient(settings) as client:
+        return client.computed_attributes.create(definition(), status).id
+
+
+def sensor(attribute_id: str, **kwargs) -> AdobeComputedAttributeSensor:
+    return AdobeComputedAttributeSensor(
+        task_id="wait", attribute_id=attribute_id, poke_interval=0.01, **kwargs
+    )
+
+
+def test_poke_until_processed(adobe_aep_conn_id, adobe_aep_settings):
+    s = sensor(create(adobe_aep_settings))
+    assert [s.poke(context()) for _ in range(3)] == [False, False, True]
+
+
+def test_poke_mode_execute_returns_when_processed(adobe_aep_conn_id, adobe_aep_settings, mparticle_emulator):
+    attribute_id = create(adobe_aep_settings)
+    sensor(attribute_id, deferrable=False).execute(context())
+    assert mparticle_emulator.control.adobe_attributes()[0]["status"] == "PROCESSED"
+
+
+@pytest.mark.parametrize("final", ["FAILED", "DISABLED"])
+def test_failure_statuses_fail_and_soft_fail_skips(
+    adobe_aep_conn_id, adobe_aep_settings, mparticle_emulator, final
+):
+    attribute_id = create(adobe_aep_settings)
+    mparticle_emulator.control.adobe_set_status(attribute_id, final)
+    with pytest.raises(AdobeComputedAttributeFailedError, match=final):
+        sensor(attribute_id).execute(context())
+    with pytest.raises(AirflowSkipException):
+        sensor(attribute_id, soft_fail=True).execute(context())
+
+
+def test_draft_fails_rather_than_waiting_forever(adobe_aep_conn_id, adobe_aep_settings):
+    attribute_id = create(adobe_aep_settings, ComputedAttributeStatus.DRAFT)
+    with pytest.raises(AdobeComputedAttributeFailedError, match="DRAFT"):
+        sensor(attribute_id).execute(context())
+
+
+def test_reschedule_mode_frees_the_slot_until_processed(adobe_aep_conn_id, adobe_aep_settings):
+    s = sensor(create(adobe_aep_settings), mode="reschedule")
+    for _ in range(2):
+        with pytest.raises(AirflowRescheduleException):
+            s.execute(context())
+    s.execute(context())
+
+
+def test_deferrable_defers_with_a_deadline_then_completes(adobe_aep_conn_id, adobe_aep_settings):
+    attribute_id = create(adobe_aep_settings)
+    s = sensor(attribute_id, deferrable=True, timeout=120)
+    before = time.time()
+    with pytest.raises(TaskDeferred) as info:
+        s.execute(context())
+    trigger = info.value.trigger
+    assert isinstance(trigger, AdobeComputedAttributeTrigger)
+    assert info.value.method_name == "execute_complete"
+    assert before + 120 <= trigger.deadline <= time.time() + 120
+    assert trigger.serialize()[1]["attribute_id"] == attribute_id
+
+
+async def test_deferrable_end_to_end_through_the_trigger(adobe_aep_conn_id, adobe_aep_settings):
+    attribute_id = create(adobe_aep_settings)
+    s = sensor(attribute_id, deferrable=True)
+    with pytest.raises(TaskDeferred) as info:
+        s.execute(context())
+    trigger = info.value.trigger
+    trigger.poll_interval = 0.01
+    [event] = [e.payload async for e in trigger.run()]
+    assert s.execute_complete(context(), event) is None
+
+
+def test_already_processed_does_not_defer(adobe_aep_conn_id, adobe_aep_settings, mparticle_emulator):
+    attribute_id = create(adobe_aep_settings)
+    mparticle_emulator.control.adobe_set_status(attribute_id, "PROCESSED")
+    assert sensor(attribute_id, deferrable=True).execute(context()) is None
+
+
+def test_deferrable_default_comes_from_config():
+    # A fresh interpreter: the default is read from the config when the module is imported.
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "from airflow_provider_mparticle.sensors.adobe import AdobeComputedAttributeSensor as S;"
+        "print(S(task_id='w', attribute_id='a').deferrable)"
+    )
+    env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "True"
+    assert sensor("a").deferrable is False
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "message"),
+    [
+        (
+            {"status": "failed", "attribute_id": "a", "message": "is FAILED"},
+            AdobeComputedAttributeFailedError,
+            "is FAILED",
+        ),
+        (
+            {"status": "timeout", "attribute_id": "a", "message": "still NEW"},
+            AirflowSensorTimeout,
+            "still NEW",
+        ),
+        ({"status": "error", "attribute_id": "a", "message": "503"}, AirflowException, "503"),
+        ({"status": "success", "attribute_id": "b"}, AirflowException, "expected 'a'"),
+        ({"status": "done", "attribute_id": "a"}, AirflowException, "Unexpected event"),
+        (None, AirflowException, "Unexpected event"),
+        ("success", AirflowException, "Unexpected event"),
+    ],
+)
+def test_execute_complete_validates_the_event(event, error, message):
+    with pytest.raises(error, match=message):
+        sensor("a").execute_complete(context(), event)
