@@ -55,7 +55,7 @@ def prepare(server: Any) -> dict[str, dict[str, Any]]:
     return {}
 
 
-DEMO_DAGS = ["mparticle_data_plan"]
+DEMO_DAGS = ["mparticle_data_plan", "adobe_computed_attributes"]
 
 
 def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
@@ -79,6 +79,8 @@ def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
         for plan in plans():
             versions = [v.get("version") for v in plan.get("data_plan_versions", [])]
             print(f"  Data plan {plan.get('data_plan_id')!r}: versions {versions}")
+    for attribute in control.adobe_attributes():
+        print(f"  AEP computed attribute {attribute['name']!r}: {attribute['status']}")
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(stats["statuses"].items()))
     print(f"  Requests the emulator answered: {stats['requests']} ({statuses})")
     print(f"  Airflow home (SQLite metadata DB, task logs): {HOME.relative_to(ROOT)}/")
@@ -98,6 +100,7 @@ def main() -> int:
             "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "example_dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(server.connection_uri_json()),
+            "AIRFLOW_CONN_ADOBE_AEP_DEFAULT": json.dumps(server.adobe_connection_json()),
         }
         print("Preparing the Airflow metadata DB (SQLite) ...")
         migrate = airflow(["db", "migrate"], env, LOGS / "db-migrate.log")

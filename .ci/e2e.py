@@ -25,6 +25,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from airflow_provider_mparticle.testing.emulator.server import (
+    adobe_connection_json,
+    mparticle_connection_json,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
 AIRFLOW = [PYTHON, "-m", "airflow"]
@@ -32,7 +37,7 @@ AIRFLOW = [PYTHON, "-m", "airflow"]
 
 # The example DAGs and, for those with a deferrable wait, the task during whose wait the triggerer is
 # killed and restarted.
-DEFAULT_DAGS = {"mparticle_data_plan": ""}
+DEFAULT_DAGS = {"mparticle_data_plan": "", "adobe_computed_attributes": "wait_lifetime_value"}
 
 
 def log(message: str) -> None:
@@ -153,19 +158,6 @@ class Deployment:
         log(f"PostgreSQL on 127.0.0.1:{self.postgres.port}")
         emulator_port, api_port = free_port(), free_port()
         emulator = f"http://127.0.0.1:{emulator_port}"
-        connection = {
-            "conn_type": "mparticle",
-            "login": "emulator-api-key",
-            "password": "emulator-api-secret",
-            "extra": {
-                "workspace_id": "1",
-                "client_id": "emulator-client-id",
-                "client_secret": "emulator-client-secret",
-                "s2s_url": emulator,
-                "api_url": emulator,
-                "token_url": emulator + "/oauth/token",
-            },
-        }
         self.emulator_url = emulator
         self.env = {
             **os.environ,
@@ -186,7 +178,8 @@ class Deployment:
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
             "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(connection),
+            "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(mparticle_connection_json(emulator)),
+            "AIRFLOW_CONN_ADOBE_AEP_DEFAULT": json.dumps(adobe_connection_json(emulator)),
         }
         self.start_process(
             "emulator",

@@ -14,6 +14,36 @@ import uvicorn
 
 from airflow_provider_mparticle.testing.emulator.app import create_app
 from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
+from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState
+
+
+def mparticle_connection_json(url: str, state: EmulatorState | None = None) -> dict[str, Any]:
+    """The JSON form of an ``mparticle`` connection pointed at an emulator served at ``url``.
+
+    :param url: the emulator's base URL.
+    :param state: the emulator's state, for its credentials (default: the default credentials).
+    """
+    settings = state.settings if state is not None else EmulatorSettings()
+    return {
+        "conn_type": "mparticle",
+        "login": settings.api_key,
+        "password": settings.api_secret,
+        "extra": {
+            "workspace_id": settings.workspace_id,
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "s2s_url": url,
+            "api_url": url,
+            "token_url": url + "/oauth/token",
+        },
+    }
+
+
+def adobe_connection_json(url: str, state: EmulatorState | None = None) -> dict[str, Any]:
+    """The JSON form of an ``adobe_aep`` connection pointed at an emulator served at ``url``."""
+    from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import connection_json
+
+    return connection_json(url, state if state is not None else create_app().state.emulator)
 
 
 class EmulatorServer:
@@ -52,27 +82,13 @@ class EmulatorServer:
     def control(self) -> EmulatorControl:
         return EmulatorControl(self.url)
 
-    def connection_extra(self) -> dict[str, Any]:
-        """Connection extras that point the provider at this emulator."""
-        settings = self.state.settings
-        return {
-            "workspace_id": settings.workspace_id,
-            "client_id": settings.client_id,
-            "client_secret": settings.client_secret,
-            "s2s_url": self.url,
-            "api_url": self.url,
-            "token_url": self.url + "/oauth/token",
-        }
-
     def connection_uri_json(self) -> dict[str, Any]:
         """The JSON form of an ``mparticle`` connection (``AIRFLOW_CONN_...``) for this emulator."""
-        settings = self.state.settings
-        return {
-            "conn_type": "mparticle",
-            "login": settings.api_key,
-            "password": settings.api_secret,
-            "extra": self.connection_extra(),
-        }
+        return mparticle_connection_json(self.url, self.state)
+
+    def adobe_connection_json(self) -> dict[str, Any]:
+        """The JSON form of an ``adobe_aep`` connection for this emulator."""
+        return adobe_connection_json(self.url, self.state)
 
     def start(self) -> EmulatorServer:
         self._thread = threading.Thread(
