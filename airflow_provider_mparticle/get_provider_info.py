@@ -24,10 +24,27 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_mparticle.hooks.mparticle"],
             }
         ],
-        "operators": [],
-        "sensors": [],
-        "triggers": [],
-        "extra-links": [],
+        "operators": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.operators.calculated_attributes"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.sensors.calculated_attributes"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.triggers.calculated_attributes"],
+            }
+        ],
+        "extra-links": [
+            "airflow_provider_mparticle.links.calculated_attributes.MParticleCalculatedAttributeLink",
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_mparticle.hooks.mparticle.MParticleHook",
