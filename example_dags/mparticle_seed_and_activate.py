@@ -9,8 +9,8 @@ from __future__ import annotations
 import os
 
 import pendulum
-
 from airflow.sdk import DAG, XComArg, task
+
 from airflow_provider_mparticle.assets import calculated_attribute_asset
 from airflow_provider_mparticle.operators.calculated_attributes import (
     MParticleActivateCalculatedAttributeOperator,

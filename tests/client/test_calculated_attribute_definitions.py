@@ -106,9 +106,13 @@ def test_seed_deleting_changes():
     assert seed_deleting_changes("LTV", seeded, "LTV", definition(calculation_type="max")) == [
         "calculation_type 'sum' -> 'max'"
     ]
-    assert seed_deleting_changes("LTV", seeded, "LTV2", definition(seeding={"cutoff_date": "2026-07-01"})) == [
+    assert seed_deleting_changes(
+        "LTV", seeded, "LTV2", definition(seeding={"cutoff_date": "2026-07-01"})
+    ) == [
         "rename 'LTV' -> 'LTV2'",
         "seeding.cutoff_date '2026-06-01' -> '2026-07-01'",
     ]
     # Without a seeding cutoff there are no seeds to lose.
-    assert seed_deleting_changes("LTV", definition(seeding=None), "X", definition(calculation_type="max")) == []
+    assert (
+        seed_deleting_changes("LTV", definition(seeding=None), "X", definition(calculation_type="max")) == []
+    )

@@ -26,3 +26,25 @@ def test_seed_and_activate_dag(airflow_db, mparticle_conn_id, mparticle_emulator
     reads = control.journal(path=f"/calculatedattributes/{ca['id']}/calculation", method="GET")
     assert len(reads) == 2
     assert all(entry["status"] == 200 for entry in reads)
+
+
+def test_extra_link_and_xcom_of_the_example_run(airflow_db, mparticle_conn_id, mparticle_emulator):
+    from airflow.models.asset import AssetEvent
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    mparticle_emulator.control.configure(progress_mode="immediate")
+    dag_run = run_dag("mparticle_seed_and_activate")
+    assert dag_run.state == "success"
+    with create_session() as session:
+        rows = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).all()
+        values = {(r.task_id, r.key): XComModel.deserialize_value(r) for r in rows}
+        emitted = [
+            event.asset.uri
+            for event in session.query(AssetEvent).filter_by(source_run_id=dag_run.run_id).all()
+        ]
+    assert emitted == ["mparticle://1/calculated-attributes/Lifetime%20value"]
+    link = values[("wait_for_calculation", "_link_MParticleCalculatedAttributeLink")]
+    assert link == "https://app.mparticle.com/audiences/calculated-attributes/1?workspaceId=1"
+    assert values[("ensure_calculated_attribute", "calculated_attribute_name")] == "Lifetime value"
+    assert values[("ensure_calculated_attribute", "return_value")] == 1

@@ -103,7 +103,9 @@ def test_ensure_refuses_changes_that_delete_seeds(
     assert writes(control) == [("POST", ""), ("PUT", f"/{ca_id}")]
 
 
-def test_ensure_refuses_renaming_an_active_attribute(mparticle_conn_id, mparticle_emulator, client, task_context):
+def test_ensure_refuses_renaming_an_active_attribute(
+    mparticle_conn_id, mparticle_emulator, client, task_context
+):
     ca_id = ensure(task_context, spec())
     client.calculated_attributes.activate(ca_id)
     with pytest.raises(MParticleTaskFailure, match="renaming only before activation"):
@@ -119,7 +121,9 @@ def test_ensure_refuses_renaming_an_active_attribute(mparticle_conn_id, mparticl
         ({"datapoint": None}, "draft_definition.data_point: required"),
     ],
 )  # fmt: skip
-def test_ensure_validates_before_any_call(mparticle_conn_id, mparticle_emulator, task_context, changes, field):
+def test_ensure_validates_before_any_call(
+    mparticle_conn_id, mparticle_emulator, task_context, changes, field
+):
     with pytest.raises(MParticleTaskFailure) as info:
         ensure(task_context, spec(**changes))
     assert field in str(info.value)
@@ -201,7 +205,9 @@ def test_activate_unknown_name_fails(mparticle_conn_id, task_context):
 
 def test_activate_and_wait_in_the_worker(mparticle_conn_id, mparticle_emulator, client, task_context):
     ca_id = client.calculated_attributes.create("LTV", VALID_DEFINITION)
-    result = activate(task_context, ca_id=ca_id, wait_for_calculation=True, poll_interval=0.01, deferrable=False)
+    result = activate(
+        task_context, ca_id=ca_id, wait_for_calculation=True, poll_interval=0.01, deferrable=False
+    )
     assert result["activated"] is True
     assert result["is_calculated"] is True
     assert result["calculation_percent_complete"] == 100
@@ -232,7 +238,8 @@ def test_activate_and_wait_deferred(mparticle_conn_id, mparticle_emulator, clien
 
     [event] = asyncio.run(collect())
     result = op.execute_complete(task_context, event.payload, **info.value.kwargs)
-    assert result["activated"] is True and result["is_calculated"] is True
+    assert result["activated"] is True
+    assert result["is_calculated"] is True
 
 
 def test_activate_execute_complete_rejects_bad_events(task_context):
@@ -244,7 +251,9 @@ def test_activate_execute_complete_rejects_bad_events(task_context):
     with pytest.raises(AirflowException, match="status"):
         op.execute_complete(task_context, {"status": "weird", "message": "?"})
     with pytest.raises(MParticleTaskFailure, match="deadline"):
-        op.execute_complete(task_context, {"status": "timeout", "message": "still not finished at the deadline."})
+        op.execute_complete(
+            task_context, {"status": "timeout", "message": "still not finished at the deadline."}
+        )
 
 
 # --- delete draft -------------------------------------------------------------------------------
@@ -253,11 +262,14 @@ def test_activate_execute_complete_rejects_bad_events(task_context):
 def test_delete_draft_keeps_the_active_definition(mparticle_conn_id, client, task_context):
     ca_id = client.calculated_attributes.create("LTV", VALID_DEFINITION)
     client.calculated_attributes.activate(ca_id)
-    client.calculated_attributes.update(ca_id, name="LTV", draft_definition=definition(calculation_type="max"))
+    client.calculated_attributes.update(
+        ca_id, name="LTV", draft_definition=definition(calculation_type="max")
+    )
     op = MParticleDeleteCalculatedAttributeDraftOperator(task_id="d", ca_name="LTV")
     assert op.execute(task_context) == ca_id
     ca = client.calculated_attributes.get(ca_id)
-    assert ca.draft_definition is None and ca.active_definition["calculation_type"] == "sum"
+    assert ca.draft_definition is None
+    assert ca.active_definition["calculation_type"] == "sum"
 
 
 def test_delete_draft_of_a_missing_attribute(mparticle_conn_id, task_context):
