@@ -14,16 +14,21 @@ HOOKS = [
     (ADOBE, f"{_PACKAGE}.hooks.adobe"),
 ]
 OPERATORS = [
+    (MPARTICLE, f"{_PACKAGE}.operators.calculated_attributes"),
     (MPARTICLE, f"{_PACKAGE}.operators.data_planning"),
     (ADOBE, f"{_PACKAGE}.operators.adobe"),
 ]
 SENSORS = [
+    (MPARTICLE, f"{_PACKAGE}.sensors.calculated_attributes"),
     (ADOBE, f"{_PACKAGE}.sensors.adobe"),
 ]
 TRIGGERS = [
+    (MPARTICLE, f"{_PACKAGE}.triggers.calculated_attributes"),
     (ADOBE, f"{_PACKAGE}.triggers.adobe"),
 ]
-EXTRA_LINKS: list[str] = []
+EXTRA_LINKS = [
+    f"{_PACKAGE}.links.calculated_attributes.MParticleCalculatedAttributeLink",
+]
 
 
 def _modules(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:

@@ -75,3 +75,24 @@ def load_example_dag(dag_id: str):
 def run_dag(dag_id: str, **kwargs):
     """Run an example DAG with ``dag.test()``; returns the DagRun."""
     return load_example_dag(dag_id).test(**kwargs)
+
+
+# --- A task context for calling execute() / poke() directly -------------------------------------
+
+
+class RecordingTaskInstance:
+    """Stands in for Airflow's task instance where tests call ``execute()`` directly: records XCom."""
+
+    def __init__(self):
+        self.xcom: dict = {}
+
+    def xcom_push(self, key, value):
+        self.xcom[key] = value
+
+    def get_first_reschedule_date(self, context):
+        return None
+
+
+@pytest.fixture
+def task_context():
+    return {"ti": RecordingTaskInstance(), "ds": "2026-03-01"}

@@ -231,7 +231,7 @@ class CalculatedAttributesApi:
 
 
 class AsyncCalculatedAttributesApi:
-    """Calculated-attributes API over the async transport (the read methods triggers need, and more)."""
+    """Calculated-attributes API over the async transport; same methods as the sync one."""
 
     def __init__(self, transport: AsyncTransport) -> None:
         self._transport = transport
@@ -239,6 +239,38 @@ class AsyncCalculatedAttributesApi:
 
     async def list(self, name: str | None = None) -> list[CalculatedAttribute]:
         return await self._transport.execute(self.calls.list(name))
+
+    async def exists(self, name: str | None = None) -> bool:
+        return await self._transport.execute(self.calls.exists(name))
+
+    async def find_by_name(self, name: str) -> CalculatedAttribute | None:
+        return next((ca for ca in await self.list(name) if ca.name == name), None)
+
+    async def create(
+        self, name: str, draft_definition: Mapping[str, Any], description: str | None = None
+    ) -> int:
+        return await self._transport.execute(self.calls.create(name, draft_definition, description))
+
+    async def update(
+        self,
+        ca_id: int,
+        *,
+        name: str,
+        draft_definition: Mapping[str, Any] | None = None,
+        description: str | None = None,
+    ) -> None:
+        await self._transport.execute(
+            self.calls.update(ca_id, name=name, draft_definition=draft_definition, description=description)
+        )
+
+    async def delete(self, ca_id: int) -> None:
+        await self._transport.execute(self.calls.delete(ca_id))
+
+    async def delete_draft(self, ca_id: int) -> None:
+        await self._transport.execute(self.calls.delete_draft(ca_id))
+
+    async def activate(self, ca_id: int) -> None:
+        await self._transport.execute(self.calls.activate(ca_id))
 
     async def get(self, ca_id: int) -> CalculatedAttribute:
         return await self._transport.execute(self.calls.get(ca_id))

@@ -1,0 +1,475 @@
+"""Operators for calculated attributes as code: ensure a definition, activate it, discard a draft.
+
+Typical DAG: ensure -> seed -> activate (and wait for the calculation). Declare
+:func:`~airflow_provider_mparticle.assets.calculated_attribute_asset` in ``outlets`` of the activate
+operator to schedule downstream DAGs on the calculated attribute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_mparticle.links.calculated_attributes import MParticleCalculatedAttributeLink
+from airflow_provider_mparticle.sensors.base import default_deferrable
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from airflow.sdk import Context
+
+    from airflow_provider_mparticle.client import MParticleClient
+    from airflow_provider_mparticle.client.calculated_attribute_definitions import CalculatedAttributeSpec
+    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
+
+# --- Calculated attribute lifecycle: ensure / activate / delete draft (keep this block together) ---
+
+DEFINITION_FILE_SUFFIXES = (".json", ".yaml", ".yml")
+# XCom key of the summary the ensure operator pushes (seeding needs the calculation type and cutoff).
+XCOM_SUMMARY_KEY = "calculated_attribute"
+
+
+def _client(conn_id: str) -> MParticleClient:
+    from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+
+    return MParticleHook(conn_id).get_client()
+
+
+def _label(ca: CalculatedAttribute) -> str:
+    return f"calculated attribute {ca.name!r} (id {ca.id})"
+
+
+class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
+    """Make the workspace hold a calculated attribute as defined in code; idempotent.
+
+    Creates the calculated attribute when none has the name, updates its draft definition (and
+    description) when they differ, and does nothing when they match (``datapoint`` / ``data_point``,
+    ``min`` / ``minimum``, zone-less timestamps and empty fields compare equal). The definition is
+    checked against the documented rules first, and every problem is reported with its field before
+    anything is sent.
+
+    Changes after which mParticle deletes the seeds already sent (rename, calculation type, seeding
+    cutoff date) are refused unless ``allow_seed_reset=True``; a seeding cutoff on a rolling ``within``
+    window is always refused (such windows cannot be seeded).
+
+    Returns the calculated attribute's id; pushes ``calculated_attribute_id``,
+    ``calculated_attribute_name``, the UI link and ``calculated_attribute`` (id, name, calculation type,
+    cutoff date, action taken) to XCom.
+
+    :param definition: a dict, a JSON / YAML document, or the path of a ``.json`` / ``.yaml`` file
+        (absolute, or relative to the DAG folder or ``template_searchpath``). Either
+        ``{name, description, draft_definition}`` or a bare draft definition with ``ca_name``. Templated;
+        a file's content is rendered with Jinja too.
+    :param ca_name: the calculated attribute's name, when the definition does not carry it (templated).
+    :param description: its description (templated); None keeps what the definition says, if anything.
+    :param ca_id: ensure this calculated attribute (found by id, so a new name is a rename) instead of
+        looking it up by name (templated).
+    :param allow_seed_reset: allow changes that make mParticle delete the existing seeds.
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    """
+
+    template_fields: Sequence[str] = ("definition", "ca_name", "description", "ca_id")
+    template_fields_renderers = {"definition": "json"}
+    operator_extra_links = (MParticleCalculatedAttributeLink(),)
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        definition: dict[str, Any] | str,
+        ca_name: str | None = None,
+        description: str | None = None,
+        ca_id: int | str | None = None,
+        allow_seed_reset: bool = False,
+        mparticle_conn_id: str = "mparticle_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.definition = definition
+        self.ca_name = ca_name
+        self.description = description
+        self.ca_id = ca_id
+        self.allow_seed_reset = allow_seed_reset
+        self.mparticle_conn_id = mparticle_conn_id
+
+    def _definition_file(self, value: str) -> str:
+        import os
+
+        if os.path.isabs(value):
+            return value
+        folders: list[str] = []
+        if self.has_dag():
+            folders.append(self.dag.folder)
+            searchpath = self.dag.template_searchpath
+            folders += [searchpath] if isinstance(searchpath, str) else list(searchpath or [])
+        for folder in folders:
+            candidate = os.path.join(folder, value)
+            if os.path.isfile(candidate):
+                return candidate
+        return value
+
+    def load_definition(self, context: Context | None = None) -> Any:
+        """The definition as a Python object: the dict given, or the document parsed (file read first)."""
+        import json
+        import pathlib
+
+        import yaml
+
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        value = self.definition
+        if isinstance(value, pathlib.Path):
+            value = str(value)
+        if not isinstance(value, str):
+            return value
+        text, source = value, "definition"
+        if "\n" not in value and value.strip().lower().endswith(DEFINITION_FILE_SUFFIXES):
+            path = self._definition_file(value.strip())
+            try:
+                text = pathlib.Path(path).read_text(encoding="utf-8")
+            except OSError as error:
+                raise MParticleTaskFailure(f"definition: cannot read file {value!r}: {error}") from error
+            source = f"definition file {path}"
+            if context is not None:
+                rendered = self.render_template(text, context)
+                if not isinstance(rendered, str):
+                    return rendered
+                text = rendered
+        try:
+            if source.endswith(".json") or text.lstrip().startswith("{"):
+                return json.loads(text)
+            return yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as error:
+            raise MParticleTaskFailure(f"{source}: not valid JSON / YAML: {error}") from error
+
+    def parse(self, context: Context | None = None) -> CalculatedAttributeSpec:
+        """Load and check the definition; a failure names every offending field."""
+        from airflow_provider_mparticle.client.calculated_attribute_definitions import (
+            CalculatedAttributeDefinitionError,
+            parse_spec,
+        )
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        try:
+            return parse_spec(self.load_definition(context), self.ca_name, self.description)
+        except CalculatedAttributeDefinitionError as error:
+            raise MParticleTaskFailure(str(error)) from error
+
+    def execute(self, context: Context) -> int:
+        from airflow_provider_mparticle.client import MParticleNotFoundError, MParticleValidationError
+        from airflow_provider_mparticle.client.calculated_attribute_definitions import (
+            definitions_equal,
+            seed_deleting_changes,
+        )
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
+
+        spec = self.parse(context)
+        with _client(self.mparticle_conn_id) as client:
+            api = client.calculated_attributes
+            workspace = client.settings.require_workspace()
+            if self.ca_id not in (None, ""):
+                try:
+                    existing: CalculatedAttribute | None = api.get(int(self.ca_id))  # type: ignore[arg-type]
+                except MParticleNotFoundError as error:
+                    raise MParticleTaskFailure(
+                        f"Calculated attribute id {self.ca_id} does not exist."
+                    ) from error
+            else:
+                existing = api.find_by_name(spec.name)
+            try:
+                if existing is None:
+                    ca_id = api.create(spec.name, spec.draft_definition, spec.description)
+                    action = "created"
+                    publish_calculated_attribute(context, workspace, ca_id, spec.name)
+                    self.log.info("Created calculated attribute %r (id %s).", spec.name, ca_id)
+                else:
+                    ca_id = existing.id
+                    publish_calculated_attribute(context, workspace, ca_id, existing.name)
+                    action = self._update(api, existing, spec, definitions_equal, seed_deleting_changes)
+                    if action == "updated":
+                        publish_calculated_attribute(context, workspace, ca_id, spec.name)
+            except MParticleValidationError as error:
+                raise MParticleTaskFailure(
+                    f"mParticle refused calculated attribute {spec.name!r}: {'; '.join(error.messages) or error}"
+                ) from error
+        context["ti"].xcom_push(
+            key=XCOM_SUMMARY_KEY,
+            value={
+                "id": ca_id,
+                "name": spec.name,
+                "calculation_type": spec.calculation_type.value,
+                "cutoff_date": spec.cutoff_date,
+                "action": action,
+            },
+        )
+        return ca_id
+
+    def _update(
+        self,
+        api: Any,
+        existing: CalculatedAttribute,
+        spec: CalculatedAttributeSpec,
+        equal: Any,
+        changes_of: Any,
+    ) -> str:
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        # Seeds are bound to the definition that will be active next: the draft, else the active one.
+        current = existing.draft_definition or existing.active_definition
+        same_definition = equal(current, spec.draft_definition)
+        same_name = existing.name == spec.name
+        same_description = spec.description is None or spec.description == existing.description
+        if same_definition and same_name and same_description:
+            self.log.info("%s already matches the definition; nothing to do.", _label(existing).capitalize())
+            return "unchanged"
+        if not same_name and existing.is_active:
+            raise MParticleTaskFailure(
+                f"Cannot rename {_label(existing)} to {spec.name!r}: mParticle allows renaming only before "
+                'activation ("Calculated attribute name cannot be changed once the calculated attribute has '
+                'been activated.").'
+            )
+        changes = changes_of(existing.name, current, spec.name, spec.draft_definition)
+        if changes:
+            if not self.allow_seed_reset:
+                raise MParticleTaskFailure(
+                    f"Refusing to change {_label(existing)}: {', '.join(changes)} makes mParticle delete the "
+                    "seeds already sent for it. Set allow_seed_reset=True to do it anyway (and seed again)."
+                )
+            self.log.warning("%s: %s; mParticle deletes its seeds.", _label(existing), ", ".join(changes))
+        api.update(
+            existing.id,
+            name=spec.name,
+            draft_definition=None if same_definition else spec.draft_definition,
+            description=None if same_description else spec.description,
+        )
+        self.log.info(
+            "Updated %s (%s).",
+            _label(existing),
+            ", ".join(
+                part
+                for part, changed in (
+                    ("draft definition", not same_definition),
+                    (f"name -> {spec.name!r}", not same_name),
+                    ("description", not same_description),
+                )
+                if changed
+            ),
+        )
+        return "updated"
+
+
+class MParticleActivateCalculatedAttributeOperator(BaseOperator):
+    """Activate a calculated attribute's draft definition, and optionally wait for its calculation.
+
+    Activating a calculated attribute that is already active and has no draft is a no-op (so reruns
+    succeed). mParticle's documented refusals fail the task without retries and with its message:
+    the account limit on active calculated attributes, and "No draft definition was found to activate".
+
+    Returns ``{ca_id, name, activated}`` plus, when waiting, the final calculation status.
+
+    :param ca_id: the calculated attribute's id (templated).
+    :param ca_name: or its exact name (templated).
+    :param wait_for_calculation: wait until ``is_calculated`` (initial calculations can take hours).
+    :param poll_interval: seconds between calculation checks while waiting.
+    :param timeout: how long to wait (seconds or timedelta); then the task fails.
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    """
+
+    template_fields: Sequence[str] = ("ca_id", "ca_name")
+    operator_extra_links = (MParticleCalculatedAttributeLink(),)
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        ca_id: int | str | None = None,
+        ca_name: str | None = None,
+        wait_for_calculation: bool = False,
+        poll_interval: float = 60.0,
+        timeout: float | dt.timedelta = dt.timedelta(days=7),
+        deferrable: bool | None = None,
+        mparticle_conn_id: str = "mparticle_default",
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_mparticle.sensors.calculated_attributes import check_id_or_name
+
+        super().__init__(**kwargs)
+        check_id_or_name(ca_id, ca_name)
+        self.ca_id = ca_id
+        self.ca_name = ca_name
+        self.wait_for_calculation = wait_for_calculation
+        self.poll_interval = float(poll_interval)
+        self.timeout = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.mparticle_conn_id = mparticle_conn_id
+
+    def _activate(self, client: MParticleClient, ca: CalculatedAttribute) -> bool:
+        from airflow_provider_mparticle.client import MParticleValidationError
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        try:
+            client.calculated_attributes.activate(ca.id)
+        except MParticleValidationError as error:
+            said = "; ".join(error.messages) or str(error)
+            lowered = said.lower()
+            if "no draft definition" in lowered:
+                if ca.is_active:
+                    self.log.info("%s is already active and has no draft: nothing to activate.", _label(ca))
+                    return False
+                raise MParticleTaskFailure(
+                    f"Cannot activate {_label(ca)}: it has no draft definition (mParticle: {said!r}). "
+                    "Give it one first, e.g. with MParticleEnsureCalculatedAttributeOperator."
+                ) from error
+            if "limit on active calculated attributes" in lowered:
+                raise MParticleTaskFailure(
+                    f"Cannot activate {_label(ca)}: the account limit on active calculated attributes is "
+                    f"reached (mParticle: {said!r}). Delete unneeded active calculated attributes or ask "
+                    "your mParticle account representative to raise the limit."
+                ) from error
+            raise MParticleTaskFailure(f"mParticle refused to activate {_label(ca)}: {said}") from error
+        self.log.info("Activated %s.", _label(ca))
+        return True
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        import time
+
+        from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
+        from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
+
+        with _client(self.mparticle_conn_id) as client:
+            ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
+            publish_calculated_attribute(context, client.settings.require_workspace(), ca.id, ca.name)
+            result: dict[str, Any] = {
+                "ca_id": ca.id,
+                "name": ca.name,
+                "activated": self._activate(client, ca),
+            }
+            if not self.wait_for_calculation:
+                return result
+            deadline = time.time() + self.timeout
+            status = self._check(client, ca)
+            if status is not None:
+                return {**result, **status}
+            if self.deferrable:
+                from airflow_provider_mparticle.triggers.calculated_attributes import (
+                    MParticleCalculationTrigger,
+                )
+
+                self.defer(
+                    trigger=MParticleCalculationTrigger(
+                        ca_id=ca.id,
+                        ca_name=ca.name,
+                        mparticle_conn_id=self.mparticle_conn_id,
+                        deadline=deadline,
+                        poll_interval=self.poll_interval,
+                    ),
+                    method_name="execute_complete",
+                    kwargs={"result": result},
+                )
+            while time.time() < deadline:
+                time.sleep(min(self.poll_interval, max(deadline - time.time(), 0)))
+                status = self._check(client, ca)
+                if status is not None:
+                    return {**result, **status}
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        raise MParticleTaskFailure(
+            f"{_label(ca).capitalize()} is still calculating after {self.timeout:g} s."
+        )
+
+    def _check(self, client: MParticleClient, ca: CalculatedAttribute) -> dict[str, Any] | None:
+        from airflow_provider_mparticle.client import MParticleNotFoundError
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.triggers.calculated_attributes import (
+            calculation_payload,
+            progress_text,
+        )
+
+        try:
+            status = client.calculated_attributes.calculation_status(ca.id)
+        except MParticleNotFoundError as error:
+            raise MParticleTaskFailure(f"{_label(ca).capitalize()} is gone: {error}") from error
+        progress = progress_text(status)
+        if status.is_calculated:
+            self.log.info("%s is calculated (%s).", _label(ca).capitalize(), progress)
+            return calculation_payload(status)
+        if progress != getattr(self, "_last_progress", None):
+            self.log.info("%s: calculation %s", _label(ca).capitalize(), progress)
+            self._last_progress = progress
+        return None
+
+    def execute_complete(
+        self, context: Context, event: dict[str, Any] | None = None, result: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Resume from the trigger: validate the event, then succeed or fail with its message."""
+        from airflow_provider_mparticle.events import validate_event
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        event = validate_event(event, ("ca_id", "is_calculated"))
+        if event["status"] != "success":
+            raise MParticleTaskFailure(event["message"])
+        self.log.info("%s", event["message"])
+        payload = {k: v for k, v in event.items() if k not in ("status", "message")}
+        return {**(result or {}), **payload}
+
+
+class MParticleDeleteCalculatedAttributeDraftOperator(BaseOperator):
+    """Discard a calculated attribute's draft definition (the active definition, if any, stays).
+
+    :param ca_id: the calculated attribute's id (templated).
+    :param ca_name: or its exact name (templated).
+    :param missing_ok: succeed (returning None) when the calculated attribute does not exist.
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    """
+
+    template_fields: Sequence[str] = ("ca_id", "ca_name")
+    operator_extra_links = (MParticleCalculatedAttributeLink(),)
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        ca_id: int | str | None = None,
+        ca_name: str | None = None,
+        missing_ok: bool = False,
+        mparticle_conn_id: str = "mparticle_default",
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_mparticle.sensors.calculated_attributes import check_id_or_name
+
+        super().__init__(**kwargs)
+        check_id_or_name(ca_id, ca_name)
+        self.ca_id = ca_id
+        self.ca_name = ca_name
+        self.missing_ok = missing_ok
+        self.mparticle_conn_id = mparticle_conn_id
+
+    def execute(self, context: Context) -> int | None:
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
+        from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
+
+        with _client(self.mparticle_conn_id) as client:
+            try:
+                ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
+            except MParticleTaskFailure:
+                if not self.missing_ok:
+                    raise
+                self.log.info(
+                    "Calculated attribute %s does not exist; nothing to do.", self.ca_id or self.ca_name
+                )
+                return None
+            publish_calculated_attribute(context, client.settings.require_workspace(), ca.id, ca.name)
+            if ca.draft_definition is None:
+                self.log.info("%s has no draft definition; nothing to discard.", _label(ca).capitalize())
+            else:
+                client.calculated_attributes.delete_draft(ca.id)
+                self.log.info("Discarded the draft definition of %s.", _label(ca))
+        return ca.id
+
+
+# --- End of the calculated attribute lifecycle block ---

@@ -1,0 +1,83 @@
+"""Trigger that waits for a calculated attribute's calculation to finish."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mparticle.events import make_event
+from airflow_provider_mparticle.triggers.base import MParticlePollingTrigger
+
+if TYPE_CHECKING:
+    from airflow_provider_mparticle.client import AsyncMParticleClient
+    from airflow_provider_mparticle.client.calculated_attributes import CalculationStatus
+
+
+def progress_text(status: CalculationStatus) -> str:
+    """``42% complete, estimated completion 2026-...`` (for logs)."""
+    percent = status.calculation_percent_complete
+    text = f"{percent:g}% complete" if percent is not None else "progress unknown"
+    if status.estimated_completion_time:
+        text += f", estimated completion {status.estimated_completion_time}"
+    return text
+
+
+def calculation_payload(status: CalculationStatus) -> dict[str, Any]:
+    """The JSON fields of a calculation status carried by events and XCom."""
+    return {
+        "ca_id": status.id,
+        "name": status.name,
+        "revision_id": status.revision_id,
+        "is_calculated": status.is_calculated,
+        "calculation_percent_complete": status.calculation_percent_complete,
+        "estimated_completion_time": status.estimated_completion_time,
+    }
+
+
+class MParticleCalculationTrigger(MParticlePollingTrigger):
+    """Poll ``GET .../calculatedattributes/{id}/calculation`` until ``is_calculated``.
+
+    Yields ``success`` (with the calculation status), ``error`` (``reason: not_found`` when the
+    calculated attribute does not exist or was deleted) or ``timeout`` at the absolute deadline.
+    Progress (percent complete, estimated completion) is logged whenever it changes.
+
+    :param ca_id: the calculated attribute's id.
+    :param ca_name: its name, for messages only.
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param deadline: epoch seconds after which a ``timeout`` event is sent.
+    :param poll_interval: seconds between polls.
+    """
+
+    def __init__(
+        self,
+        *,
+        ca_id: int,
+        mparticle_conn_id: str,
+        deadline: float,
+        poll_interval: float = 60.0,
+        ca_name: str | None = None,
+    ) -> None:
+        super().__init__(mparticle_conn_id=mparticle_conn_id, deadline=deadline, poll_interval=poll_interval)
+        self.ca_id = int(ca_id)
+        self.ca_name = ca_name
+        self._last_progress: str | None = None
+
+    def serialize_fields(self) -> dict[str, Any]:
+        return {"ca_id": self.ca_id, "ca_name": self.ca_name}
+
+    def describe(self) -> str:
+        label = f"{self.ca_name!r} (id {self.ca_id})" if self.ca_name else f"id {self.ca_id}"
+        return f"Calculated attribute {label}"
+
+    async def poll(self, client: AsyncMParticleClient) -> dict[str, Any] | None:
+        status = await client.calculated_attributes.calculation_status(self.ca_id)
+        if status.name and not self.ca_name:
+            self.ca_name = status.name
+        progress = progress_text(status)
+        if status.is_calculated:
+            return make_event(
+                "success", f"{self.describe()} is calculated ({progress}).", **calculation_payload(status)
+            )
+        if progress != self._last_progress:
+            self.log.info("%s: calculation %s", self.describe(), progress)
+            self._last_progress = progress
+        return None
