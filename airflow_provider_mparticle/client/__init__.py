@@ -28,6 +28,7 @@ from airflow_provider_mparticle.client.errors import (
 )
 from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
 from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+from airflow_provider_mparticle.client.warehouse_sync import AsyncWarehouseSyncApi, WarehouseSyncApi
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.core import RetryObserver
@@ -73,6 +74,10 @@ class MParticleClient:
     def calculated_attributes(self) -> CalculatedAttributesApi:
         return CalculatedAttributesApi(self.transport)
 
+    @cached_property
+    def warehouse_sync(self) -> WarehouseSyncApi:
+        return WarehouseSyncApi(self.transport)
+
     def close(self) -> None:
         self.transport.close()
 
@@ -99,6 +104,10 @@ class AsyncMParticleClient:
     @cached_property
     def calculated_attributes(self) -> AsyncCalculatedAttributesApi:
         return AsyncCalculatedAttributesApi(self.transport)
+
+    @cached_property
+    def warehouse_sync(self) -> AsyncWarehouseSyncApi:
+        return AsyncWarehouseSyncApi(self.transport)
 
     async def aclose(self) -> None:
         await self.transport.aclose()

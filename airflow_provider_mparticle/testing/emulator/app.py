@@ -13,7 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 
-from airflow_provider_mparticle.testing.emulator import calculated_attributes, control, oauth, seeding
+from airflow_provider_mparticle.testing.emulator import (
+    calculated_attributes,
+    control,
+    oauth,
+    seeding,
+    warehouse_sync,
+)
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
 from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState, JournalEntry
 
@@ -22,7 +28,7 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # API modules; each exposes ``register(app, state)``.
-API_MODULES = [oauth, seeding, calculated_attributes]
+API_MODULES = [oauth, seeding, calculated_attributes, warehouse_sync]
 
 
 class DroppedConnection(Exception):
