@@ -24,10 +24,25 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_mparticle.hooks.mparticle"],
             }
         ],
-        "operators": [],
-        "sensors": [],
-        "triggers": [],
-        "extra-links": [],
+        "operators": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.operators.warehouse_sync"],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.sensors.warehouse_sync"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.triggers.warehouse_sync"],
+            }
+        ],
+        "extra-links": ["airflow_provider_mparticle.links.warehouse_sync.MParticlePipelineLink"],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_mparticle.hooks.mparticle.MParticleHook",
