@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 from airflow.sdk import BaseOperatorLink
 
 if TYPE_CHECKING:
-    from airflow.sdk.types import TaskInstanceKey
     from airflow.sdk import BaseOperator
+    from airflow.sdk.types import TaskInstanceKey
 
 # The operator pushes the URL under this key as soon as it knows the pipeline.
 PIPELINE_URL_XCOM_KEY = "mparticle_pipeline_url"

@@ -53,7 +53,7 @@ def test_resources_round_trip_and_secrets_come_back_masked(client):
 
 
 def test_bad_resources_are_refused_before_sending(client, mparticle_emulator):
-    with pytest.raises(MParticleConfigError, match="missing required field.*sync_mode"):
+    with pytest.raises(MParticleConfigError, match=r"missing required field.*sync_mode"):
         client.warehouse_sync.create_pipeline({**pipeline_body(), "sync_mode": None})
     with pytest.raises(MParticleConfigError, match="'id'"):
         client.warehouse_sync.create_connection({**CONNECTION, "id": "has spaces"})
