@@ -5,8 +5,9 @@ from tests.warehouse_sync_setup import create_pipeline
 
 
 def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
-    airflow_db, client, mparticle_conn_id, mparticle_emulator
+    airflow_db, client, mparticle_conn_id, mparticle_emulator, monkeypatch
 ):
+    monkeypatch.setenv("AIRFLOW__STATE_STORE__CLEAR_ON_SUCCESS", "False")
     control = mparticle_emulator.control
     # Two reads: the operator's check before deferring sees "running", the trigger's first poll "success".
     control.configure(progress_steps=2)
@@ -24,3 +25,13 @@ def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
     url = sync.xcom_pull(task_ids="sync_users_from_warehouse", key="mparticle_pipeline_url")
     assert url.endswith("/warehouse-sync/example-pipeline?workspaceId=1")
     assert len(control.pipeline_triggers("example-pipeline")) == 1
+
+    # dag.test() runs tasks with a real task_state_store: the run id was kept for a retry to reconnect.
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskStateStoreModel).filter_by(run_id=dag_run.run_id).all()
+        assert [(r.task_id, r.key, r.value) for r in rows] == [
+            ("sync_users_from_warehouse", "mparticle_pipeline_run_id", "1")
+        ]
