@@ -15,19 +15,23 @@ HOOKS = [
 ]
 OPERATORS = [
     (MPARTICLE, f"{_PACKAGE}.operators.calculated_attributes"),
+    (MPARTICLE, f"{_PACKAGE}.operators.warehouse_sync"),
     (MPARTICLE, f"{_PACKAGE}.operators.data_planning"),
     (ADOBE, f"{_PACKAGE}.operators.adobe"),
 ]
 SENSORS = [
     (MPARTICLE, f"{_PACKAGE}.sensors.calculated_attributes"),
+    (MPARTICLE, f"{_PACKAGE}.sensors.warehouse_sync"),
     (ADOBE, f"{_PACKAGE}.sensors.adobe"),
 ]
 TRIGGERS = [
     (MPARTICLE, f"{_PACKAGE}.triggers.calculated_attributes"),
+    (MPARTICLE, f"{_PACKAGE}.triggers.warehouse_sync"),
     (ADOBE, f"{_PACKAGE}.triggers.adobe"),
 ]
 EXTRA_LINKS = [
     f"{_PACKAGE}.links.calculated_attributes.MParticleCalculatedAttributeLink",
+    f"{_PACKAGE}.links.warehouse_sync.MParticlePipelineLink",
 ]
 
 

@@ -29,6 +29,7 @@ from airflow_provider_mparticle.client.errors import (
 )
 from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
 from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+from airflow_provider_mparticle.client.warehouse_sync import AsyncWarehouseSyncApi, WarehouseSyncApi
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.core import RetryObserver
@@ -78,6 +79,10 @@ class MParticleClient:
     def data_planning(self) -> DataPlanningApi:
         return DataPlanningApi(self.transport)
 
+    @cached_property
+    def warehouse_sync(self) -> WarehouseSyncApi:
+        return WarehouseSyncApi(self.transport)
+
     def close(self) -> None:
         self.transport.close()
 
@@ -108,6 +113,10 @@ class AsyncMParticleClient:
     @cached_property
     def data_planning(self) -> AsyncDataPlanningApi:
         return AsyncDataPlanningApi(self.transport)
+
+    @cached_property
+    def warehouse_sync(self) -> AsyncWarehouseSyncApi:
+        return AsyncWarehouseSyncApi(self.transport)
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -20,6 +20,7 @@ from airflow_provider_mparticle.testing.emulator import (
     data_planning,
     oauth,
     seeding,
+    warehouse_sync,
 )
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
 from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState, JournalEntry
@@ -29,7 +30,14 @@ if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # API modules; each exposes ``register(app, state)``.
-API_MODULES = [oauth, seeding, calculated_attributes, data_planning, adobe_computed_attributes]
+API_MODULES = [
+    oauth,
+    seeding,
+    calculated_attributes,
+    warehouse_sync,
+    data_planning,
+    adobe_computed_attributes,
+]
 
 
 class DroppedConnection(Exception):

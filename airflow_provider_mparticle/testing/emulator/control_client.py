@@ -108,3 +108,40 @@ class EmulatorControl:
 
     def adobe_stats(self) -> dict[str, Any]:
         return self._call("GET", "/adobe/stats")  # type: ignore[no-any-return]
+
+    # --- Warehouse Sync -----------------------------------------------------------------------
+
+    def plan_pipeline_runs(self, pipeline_id: str, **plan: Any) -> dict[str, Any]:
+        """How the pipeline's next runs end: ``outcome`` (success / failed / stopped), ``errors``,
+        ``successful_records``, ``failed_records``, ``retrying`` (pass through ``retrying``) and ``hold``
+        (stay running until :meth:`release_pipeline_run`)."""
+        return self._call("POST", f"/warehouse-sync/pipelines/{pipeline_id}/plan", json=plan)  # type: ignore[no-any-return]
+
+    def release_pipeline_run(self, run_id: int, **plan: Any) -> dict[str, Any]:
+        """Let a held run finish on its next read, optionally with another outcome."""
+        return self._call("POST", f"/warehouse-sync/runs/{run_id}/release", json=plan)  # type: ignore[no-any-return]
+
+    def fault_warehouse_connection(self, connection_id: str, message: str) -> dict[str, Any]:
+        """Fault a warehouse connection (its pipelines become ``faulted``) until it is replaced (PUT)."""
+        return self._call(  # type: ignore[no-any-return]
+            "POST", f"/warehouse-sync/connections/{connection_id}/fault", json={"message": message}
+        )
+
+    def fault_data_model(self, model_id: str, message: str) -> dict[str, Any]:
+        """Make a data model ``invalid`` (its pipelines become ``faulted``) until it is replaced (PUT)."""
+        return self._call(  # type: ignore[no-any-return]
+            "POST", f"/warehouse-sync/data-models/{model_id}/fault", json={"message": message}
+        )
+
+    def pipeline_runs(self) -> list[dict[str, Any]]:
+        """Every pipeline run, read without advancing it."""
+        return self._call("GET", "/warehouse-sync/runs")  # type: ignore[no-any-return]
+
+    def pipeline_triggers(self, pipeline_id: str | None = None) -> list[dict[str, Any]]:
+        """The trigger requests received (from the journal), optionally for one pipeline."""
+        entries = self.journal(path="/inputs/data-pipelines/trigger", method="POST")
+        return [
+            e
+            for e in entries
+            if pipeline_id is None or (e.get("body") or {}).get("pipeline_id") == pipeline_id
+        ]

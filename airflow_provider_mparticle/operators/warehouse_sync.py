@@ -1,0 +1,337 @@
+"""Operators for Warehouse Sync pipelines: trigger a run and wait for it; pause and resume."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException
+
+from airflow_provider_mparticle.links.warehouse_sync import (
+    PIPELINE_URL_XCOM_KEY,
+    MParticlePipelineLink,
+    pipeline_url,
+)
+from airflow_provider_mparticle.sensors.base import default_deferrable
+
+try:
+    from airflow.sdk import ResumableJobMixin
+except ImportError:  # Airflow before 3.3: no task_state_store, so no crash recovery.
+
+    class ResumableJobMixin:  # type: ignore[no-redef]
+        external_id_key = "remote_job_id"
+
+        def __init__(self, *, durable: bool = True, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.durable = durable
+
+        def execute_resumable(self, context: Context) -> Any:
+            external_id = self.submit_job(context)  # type: ignore[attr-defined]
+            self.poll_until_complete(external_id, context)  # type: ignore[attr-defined]
+            return self.get_job_result(external_id, context)  # type: ignore[attr-defined]
+
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_mparticle.client import MParticleClient
+    from airflow_provider_mparticle.client.warehouse_sync import PipelineRun
+    from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+
+DEFAULT_WAIT_TIMEOUT = 7 * 24 * 3600.0
+
+
+def normalize_run_id(value: Any) -> int | str | None:
+    """Run ids are integers; templated ones arrive as strings."""
+    if value is None or value == "":
+        return None
+    text = str(value).strip()
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def run_result(summary: dict[str, Any]) -> dict[str, Any]:
+    """The task's return value (XCom) from a run summary or a trigger event."""
+    return {
+        "pipeline_id": summary.get("pipeline_id"),
+        "run_id": summary.get("run_id"),
+        "status": summary.get("run_status"),
+        "successful_records": summary.get("successful_records"),
+        "failed_records": summary.get("failed_records"),
+    }
+
+
+class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
+    """Trigger a Warehouse Sync pipeline run and (by default) wait for it to finish.
+
+    Crash-safe: the run id is kept in ``task_state_store`` (Airflow 3.3+) right after the trigger, so a
+    retry after a worker crash reconnects to that run (or returns its result if it already succeeded)
+    instead of triggering another. Without ``task_state_store`` the operator still works, without that
+    recovery. Returns ``pipeline_id``, ``run_id``, ``status``, ``successful_records`` and
+    ``failed_records``.
+
+    :param pipeline_id: the pipeline to trigger (templated).
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param wait_for_completion: wait for the run to finish (default); if False, return once triggered.
+    :param attach_if_running: when the pipeline already has a run in progress, wait for that run instead
+        of failing with mParticle's "Pipeline X is already in progress.".
+    :param max_failed_records: fail the task when a successful run reports more failed records than this.
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param poll_interval: seconds between status checks.
+    :param wait_timeout: seconds to wait for the run; then the task fails (a retry reconnects to the run).
+    :param durable: remember the run id across retries (``ResumableJobMixin``).
+    """
+
+    template_fields = ("pipeline_id",)
+    operator_extra_links = (MParticlePipelineLink(),)
+    ui_color = "#5b3ae0"
+    # Renaming this breaks reconnection for task instances already running.
+    external_id_key = "mparticle_pipeline_run_id"
+
+    def __init__(
+        self,
+        *,
+        pipeline_id: str,
+        mparticle_conn_id: str = "mparticle_default",
+        wait_for_completion: bool = True,
+        attach_if_running: bool = True,
+        max_failed_records: int | None = None,
+        deferrable: bool | None = None,
+        poll_interval: float = 60.0,
+        wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if max_failed_records is not None and max_failed_records < 0:
+            raise ValueError(f"max_failed_records must be >= 0, got {max_failed_records}.")
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be > 0, got {poll_interval}.")
+        self.pipeline_id = pipeline_id
+        self.mparticle_conn_id = mparticle_conn_id
+        self.wait_for_completion = wait_for_completion
+        self.attach_if_running = attach_if_running
+        self.max_failed_records = max_failed_records
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+        self._client: MParticleClient | None = None
+        self._result: dict[str, Any] | None = None
+
+    # --- plumbing -------------------------------------------------------------------------------
+
+    @property
+    def hook(self) -> MParticleHook:
+        from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+
+        return MParticleHook(self.mparticle_conn_id)
+
+    @property
+    def client(self) -> MParticleClient:
+        if self._client is None:
+            self._client = self.hook.get_client()
+        return self._client
+
+    def execute(self, context: Context) -> Any:
+        ti = context.get("ti")
+        if ti is not None:
+            # Pushed first, so the link works while the run is going and when it fails.
+            url = pipeline_url(self.hook.settings.workspace_id, self.pipeline_id)
+            ti.xcom_push(key=PIPELINE_URL_XCOM_KEY, value=url)
+        try:
+            return self.execute_resumable(context)
+        finally:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+    # --- ResumableJobMixin ----------------------------------------------------------------------
+
+    def submit_job(self, context: Context) -> Any:
+        """Trigger the pipeline; or, if it is already running and attaching is allowed, find that run."""
+        from airflow_provider_mparticle.client import MParticleNotFoundError, MParticleValidationError
+        from airflow_provider_mparticle.client.warehouse_sync import is_already_in_progress
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        api = self.client.warehouse_sync
+        try:
+            run_id = api.trigger(self.pipeline_id).pipeline_run_id
+        except MParticleNotFoundError as error:
+            raise MParticleTaskFailure(f"Pipeline {self.pipeline_id} was not found: {error}") from error
+        except MParticleValidationError as error:
+            if not (self.attach_if_running and is_already_in_progress(error)):
+                raise MParticleTaskFailure(
+                    f"Pipeline {self.pipeline_id} was not triggered: {error}"
+                ) from error
+            latest = api.report(self.pipeline_id).latest_pipeline_run
+            if latest is None or latest.is_terminal or latest.id is None:
+                raise MParticleTaskFailure(
+                    f"Pipeline {self.pipeline_id} is in progress but its report shows no running run: {error}"
+                ) from error
+            self.log.info(
+                "Pipeline %s is already running (run %s, %s); waiting for that run",
+                self.pipeline_id,
+                latest.id,
+                latest.status_text,
+            )
+            return latest.id
+        if run_id is None:
+            raise MParticleTaskFailure(f"Triggering pipeline {self.pipeline_id} returned no pipeline_run_id.")
+        self.log.info("Triggered pipeline %s: run %s", self.pipeline_id, run_id)
+        return run_id
+
+    def get_job_status(self, external_id: Any, context: Context) -> str:
+        from airflow_provider_mparticle.client import MParticleNotFoundError
+
+        try:
+            return self.client.warehouse_sync.run(self.pipeline_id, external_id).status_text or "unknown"
+        except MParticleNotFoundError:
+            return "not_found"
+
+    def is_job_active(self, status: str) -> bool:
+        from airflow_provider_mparticle.client.warehouse_sync import PipelineRunStatus
+
+        parsed = PipelineRunStatus.parse(status)
+        return parsed is not None and not parsed.is_terminal
+
+    def is_job_succeeded(self, status: str) -> bool:
+        from airflow_provider_mparticle.client.warehouse_sync import PipelineRunStatus
+
+        return PipelineRunStatus.parse(status) is PipelineRunStatus.SUCCESS
+
+    def poll_until_complete(self, external_id: Any, context: Context) -> Any:
+        """Wait for the run: here (poll) or in the triggerer (deferrable). Returns the task's result."""
+        api = self.client.warehouse_sync
+        run = api.run(self.pipeline_id, external_id)
+        if not self.wait_for_completion:
+            self._result = run_result(run.summary())
+            return self._result
+        deadline = time.time() + self.wait_timeout
+        if self.deferrable and not run.is_terminal:
+            from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
+
+            self.defer(
+                trigger=MParticlePipelineRunTrigger(
+                    pipeline_id=self.pipeline_id,
+                    run_id=external_id,
+                    mparticle_conn_id=self.mparticle_conn_id,
+                    deadline=deadline,
+                    poll_interval=self.poll_interval,
+                ),
+                method_name="execute_complete",
+            )
+        while not run.is_terminal:
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                raise AirflowException(
+                    f"Pipeline {self.pipeline_id} run {external_id} is still {run.status_text} after "
+                    f"{self.wait_timeout:.0f} s; a retry of this task reconnects to it."
+                )
+            self.log.info("Pipeline %s run %s is %s", self.pipeline_id, external_id, run.status_text)
+            time.sleep(min(self.poll_interval, remaining))
+            run = api.run(self.pipeline_id, external_id)
+        self._result = self._finish(run)
+        return self._result
+
+    def get_job_result(self, external_id: Any, context: Context) -> Any:
+        if self._result is not None and self._result.get("run_id") == external_id:
+            return self._result
+        return self._finish(self.client.warehouse_sync.run(self.pipeline_id, external_id))
+
+    # --- outcome --------------------------------------------------------------------------------
+
+    def _finish(self, run: PipelineRun) -> dict[str, Any]:
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.triggers.warehouse_sync import run_failure_message
+
+        if run.status is None or not run.status.is_success:
+            problems = self.client.warehouse_sync.report(self.pipeline_id).problems()
+            raise MParticleTaskFailure(run_failure_message(run, problems))
+        result = run_result(run.summary())
+        self._check_failed_records(result)
+        self.log.info(
+            "Pipeline %s run %s succeeded: %s records synced, %s failed",
+            self.pipeline_id,
+            run.id,
+            run.successful_records,
+            run.failed_records,
+        )
+        return result
+
+    def _check_failed_records(self, result: dict[str, Any]) -> None:
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        failed = result.get("failed_records") or 0
+        if self.max_failed_records is not None and failed > self.max_failed_records:
+            raise MParticleTaskFailure(
+                f"Pipeline {self.pipeline_id} run {result.get('run_id')} succeeded but {failed} records "
+                f"failed, more than max_failed_records={self.max_failed_records}."
+            )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
+        """Resume from the trigger: validate the event, then return the result or fail."""
+        from airflow_provider_mparticle.events import validate_event
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.triggers.warehouse_sync import RUN_EVENT_KEYS
+
+        event = validate_event(event, RUN_EVENT_KEYS)
+        if event["status"] == "success":
+            self.log.info("%s", event["message"])
+            result = run_result(event)
+            self._check_failed_records(result)
+            return result
+        if event["status"] == "timeout":
+            # Not a terminal failure: the run may still finish, and a retry reconnects to it.
+            raise AirflowException(f"{event['message']} A retry of this task reconnects to the run.")
+        raise MParticleTaskFailure(event["message"])
+
+
+class _PipelineStateOperator(BaseOperator):
+    target_state = ""
+    template_fields = ("pipeline_id",)
+    operator_extra_links = (MParticlePipelineLink(),)
+
+    def __init__(self, *, pipeline_id: str, mparticle_conn_id: str = "mparticle_default", **kwargs: Any):
+        super().__init__(**kwargs)
+        self.pipeline_id = pipeline_id
+        self.mparticle_conn_id = mparticle_conn_id
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_mparticle.client import MParticleNotFoundError, MParticleValidationError
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+
+        hook = MParticleHook(self.mparticle_conn_id)
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(
+                key=PIPELINE_URL_XCOM_KEY, value=pipeline_url(hook.settings.workspace_id, self.pipeline_id)
+            )
+        with hook.get_client() as client:
+            try:
+                pipeline = client.warehouse_sync.set_pipeline_state(self.pipeline_id, self.target_state)
+            except (MParticleNotFoundError, MParticleValidationError) as error:
+                raise MParticleTaskFailure(
+                    f"Could not set pipeline {self.pipeline_id} to {self.target_state}: {error}"
+                ) from error
+        self.log.info("Pipeline %s is %s (status %s)", pipeline.id, pipeline.state, pipeline.status_text)
+        return {"pipeline_id": pipeline.id, "state": pipeline.state, "status": pipeline.status_text}
+
+
+class MParticlePausePipelineOperator(_PipelineStateOperator):
+    """Pause a Warehouse Sync pipeline (``state: paused``): it stops syncing until resumed.
+
+    :param pipeline_id: the pipeline (templated).
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    """
+
+    target_state = "paused"
+
+
+class MParticleResumePipelineOperator(_PipelineStateOperator):
+    """Resume a paused Warehouse Sync pipeline (``state: active``).
+
+    :param pipeline_id: the pipeline (templated).
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    """
+
+    target_state = "active"

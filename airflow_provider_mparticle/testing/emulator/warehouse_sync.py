@@ -1,0 +1,681 @@
+"""Warehouse Sync API v2: connections, data models, pipelines, trigger, report and runs.
+
+Documented rules implemented: pipeline status ``idle`` / ``running`` / ``faulted`` / ``stopped``; runs
+go ``queued`` -> ``running`` (-> ``retrying`` -> ``running``) -> ``success`` | ``failed`` | ``stopped``
+by the emulator's progress rule; the trigger answers 400 "Pipeline X is already in progress." while a run
+is in flight; a faulted pipeline may be triggered again (the reference says both "400 if not idle" and
+"use trigger to re-attempt a faulted pipeline": the emulator refuses only running and stopped pipelines);
+a PUT clears the fault of what it replaces; at most 5 active pipelines; secrets come back masked.
+
+Control plane under ``/_emulator/warehouse-sync``: the outcome, record counts and errors of a
+pipeline's next runs, holding a run until released, and faults on connections and data models. Every
+trigger is in the shared journal (``POST .../inputs/data-pipelines/trigger``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request, Response
+from fastapi.responses import JSONResponse
+
+from airflow_provider_mparticle.testing.emulator.errors import (
+    EmulatorHTTPError,
+    bad_request,
+    not_found,
+    read_json,
+)
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
+
+ACTOR = "airflow@emulator.local"
+SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
+SECRET_CONFIG_KEYS = {"password", "service_account_key"}
+PROVIDERS = {"Snowflake", "BigQuery", "Redshift", "Databricks"}
+MAX_ACTIVE_PIPELINES = 5
+OUTCOMES = {"success", "failed", "stopped"}
+CONTROL = "/_emulator/warehouse-sync"
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(value: str) -> float:
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_request(f"Invalid date {value!r}.") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.timestamp()
+
+
+@dataclass
+class RunPlan:
+    """How a pipeline's next runs end (set through the control plane)."""
+
+    outcome: str = "success"
+    errors: list[str] = field(default_factory=list)
+    successful_records: int = 100
+    failed_records: int = 0
+    retrying: bool = False
+    hold: bool = False
+
+
+@dataclass
+class StoredRun:
+    id: int
+    pipeline_id: str
+    type: str
+    logical_date: float
+    range_start: float
+    range_end: float
+    progress: Progress
+    plan: RunPlan
+    held: bool = False
+    finished_at: float | None = None
+
+    def fraction(self, now: float, read: bool) -> float:
+        fraction = self.progress.read(now) if read else self.progress.fraction(now)
+        return min(fraction, 0.99) if self.held else fraction
+
+    def status(self, now: float, read: bool = False) -> str:
+        fraction = self.fraction(now, read)
+        if fraction >= 1.0:
+            if self.finished_at is None:
+                self.finished_at = now
+            return self.plan.outcome
+        if fraction <= 0.0:
+            return "queued"
+        if self.plan.retrying and fraction >= 0.5:
+            return "retrying"
+        return "running"
+
+    def as_json(self, now: float, read: bool = True) -> dict[str, Any]:
+        status = self.status(now, read)
+        done = status in OUTCOMES
+        started = self.progress.started_at
+        return {
+            "id": self.id,
+            "pipeline_id": self.pipeline_id,
+            "type": self.type,
+            "status": status,
+            "errors": [{"message": m} for m in self.plan.errors] if status in ("failed", "stopped") else [],
+            "logical_date": iso(self.logical_date),
+            "started_on": iso(started) if status != "queued" else None,
+            "ended_on": iso(self.finished_at or now) if done else None,
+            "range_start": iso(self.range_start),
+            "range_end": iso(self.range_end),
+            "successful_records": self.plan.successful_records if done else 0,
+            "failed_records": self.plan.failed_records if done else 0,
+        }
+
+
+@dataclass
+class StoredResource:
+    """A connection or data model: the body as sent, plus timestamps and an injected fault."""
+
+    body: dict[str, Any]
+    created_on: float
+    modified_on: float | None = None
+    fault: list[str] = field(default_factory=list)
+
+
+class WarehouseSyncBackend:
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.reset()
+
+    def reset(self) -> None:
+        self.connections: dict[str, StoredResource] = {}
+        self.data_models: dict[str, StoredResource] = {}
+        self.pipelines: dict[str, StoredResource] = {}
+        self.runs: dict[int, StoredRun] = {}
+        self.plans: dict[str, RunPlan] = {}
+        self.next_run_id = 1
+
+    @property
+    def now(self) -> float:
+        return self.state.clock.now()
+
+    # --- generic resources ------------------------------------------------------------------------
+
+    @staticmethod
+    def _get(store: dict[str, StoredResource], item_id: str, what: str) -> StoredResource:
+        item = store.get(item_id)
+        if item is None:
+            raise not_found(f"{what} {item_id} was not found.")
+        return item
+
+    def _common(self, item: StoredResource) -> dict[str, Any]:
+        return {
+            "created_on": iso(item.created_on),
+            "created_by": ACTOR,
+            "last_modified_on": iso(item.modified_on) if item.modified_on else None,
+            "last_modified_by": ACTOR if item.modified_on else None,
+        }
+
+    def _check_id(self, body: dict[str, Any], path_id: str | None) -> str:
+        item_id = body.get("id")
+        if not isinstance(item_id, str) or not SLUG.match(item_id):
+            raise bad_request("Field 'id' is required and may contain only letters, numbers, _ and -.")
+        if path_id is not None and item_id != path_id:
+            raise bad_request(f"Field 'id' ({item_id}) does not match the path ({path_id}).")
+        return item_id
+
+    # --- connections ------------------------------------------------------------------------------
+
+    def connection_json(self, item: StoredResource) -> dict[str, Any]:
+        body = item.body
+        config = {
+            k: ("************" if k in SECRET_CONFIG_KEYS else v)
+            for k, v in (body.get("config") or {}).items()
+        }
+        return {
+            "id": body["id"],
+            "name": body.get("name"),
+            "state": body.get("state"),
+            "status": "faulted" if item.fault else "healthy",
+            "errors": [{"message": m} for m in item.fault],
+            "service_provider": body.get("service_provider"),
+            "config": config,
+            **self._common(item),
+        }
+
+    def put_connection(self, body: Any, path_id: str | None) -> StoredResource:
+        if not isinstance(body, dict):
+            raise bad_request("The request JSON was malformed.")
+        item_id = self._check_id(body, path_id)
+        errors = []
+        if not body.get("name"):
+            errors.append("Field 'name' is required.")
+        if body.get("state") not in ("new", "active", "inactive"):
+            errors.append("Field 'state' must be one of new, active, inactive.")
+        if body.get("service_provider") not in PROVIDERS:
+            errors.append("Field 'service_provider' must be one of " + ", ".join(sorted(PROVIDERS)) + ".")
+        if not isinstance(body.get("config"), dict):
+            errors.append("Field 'config' is required.")
+        if errors:
+            raise bad_request(errors)
+        if path_id is None and item_id in self.connections:
+            raise bad_request(f"Connection {item_id} already exists.")
+        if path_id is not None:
+            existing = self._get(self.connections, path_id, "Connection")
+            # The reference: updating the affected resource clears the fault.
+            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
+            return existing
+        item = StoredResource(dict(body), self.now)
+        self.connections[item_id] = item
+        return item
+
+    # --- data models ------------------------------------------------------------------------------
+
+    def data_model_json(self, item: StoredResource) -> dict[str, Any]:
+        body = item.body
+        return {
+            "id": body["id"],
+            "name": body.get("name"),
+            "state": body.get("state", "active"),
+            "status": "invalid" if item.fault else "valid",
+            "errors": [{"message": m} for m in item.fault],
+            "type": body.get("type"),
+            "config": body.get("config"),
+            **self._common(item),
+        }
+
+    def put_data_model(self, body: Any, path_id: str | None) -> StoredResource:
+        if not isinstance(body, dict):
+            raise bad_request("The request JSON was malformed.")
+        item_id = self._check_id(body, path_id)
+        errors = []
+        if not body.get("name"):
+            errors.append("Field 'name' is required.")
+        if body.get("type") != "sql":
+            errors.append("Field 'type' must be 'sql'.")
+        if not isinstance(body.get("config"), dict) or not (body.get("config") or {}).get("sql_query"):
+            errors.append("Field 'config.sql_query' is required.")
+        if errors:
+            raise bad_request(errors)
+        if path_id is None and item_id in self.data_models:
+            raise bad_request(f"Data model {item_id} already exists.")
+        if path_id is not None:
+            existing = self._get(self.data_models, path_id, "Data model")
+            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
+            return existing
+        item = StoredResource(dict(body), self.now)
+        self.data_models[item_id] = item
+        return item
+
+    # --- pipelines --------------------------------------------------------------------------------
+
+    def active_run(self, pipeline_id: str) -> StoredRun | None:
+        for run in self.runs.values():
+            if run.pipeline_id == pipeline_id and run.status(self.now) not in OUTCOMES:
+                return run
+        return None
+
+    def upstream_faults(self, pipeline: StoredResource) -> tuple[list[str], list[str]]:
+        connection = self.connections.get(pipeline.body.get("connection_id", ""))
+        model = self.data_models.get(pipeline.body.get("data_model_id", ""))
+        return (connection.fault if connection else []), (model.fault if model else [])
+
+    def pipeline_status(self, pipeline: StoredResource) -> str:
+        if pipeline.body.get("state") == "paused":
+            return "stopped"
+        if self.active_run(pipeline.body["id"]) is not None:
+            return "running"
+        connection_fault, model_fault = self.upstream_faults(pipeline)
+        if pipeline.fault or connection_fault or model_fault:
+            return "faulted"
+        return "idle"
+
+    def pipeline_errors(self, pipeline: StoredResource) -> list[str]:
+        connection_fault, model_fault = self.upstream_faults(pipeline)
+        return [*pipeline.fault, *connection_fault, *model_fault]
+
+    def pipeline_json(self, item: StoredResource) -> dict[str, Any]:
+        self.settle(item)
+        return {
+            **item.body,
+            "status": self.pipeline_status(item),
+            "errors": [{"message": m} for m in self.pipeline_errors(item)],
+            **self._common(item),
+        }
+
+    def settle(self, pipeline: StoredResource) -> None:
+        """Apply finished runs to the pipeline: a failed run faults it, a successful one clears that."""
+        finished = [
+            r
+            for r in self.runs.values()
+            if r.pipeline_id == pipeline.body["id"] and r.status(self.now) in OUTCOMES
+        ]
+        if finished:
+            last = max(finished, key=lambda r: r.id)
+            if last.plan.outcome == "failed":
+                pipeline.fault = list(last.plan.errors) or ["The pipeline run failed."]
+            elif last.plan.outcome == "success":
+                pipeline.fault = []
+
+    def put_pipeline(self, body: Any, path_id: str | None) -> StoredResource:
+        if not isinstance(body, dict):
+            raise bad_request("The request JSON was malformed.")
+        item_id = self._check_id(body, path_id)
+        errors = []
+        for name in ("name", "connection_id", "data_model_id"):
+            if not body.get(name):
+                errors.append(f"Field '{name}' is required.")
+        if body.get("pipeline_type") not in ("user_attributes", "events"):
+            errors.append("Field 'pipeline_type' must be one of user_attributes, events.")
+        elif body["pipeline_type"] == "events" and not body.get("field_transformation_id"):
+            errors.append("Field 'field_transformation_id' is required for event pipelines.")
+        if body.get("state") not in ("new", "active", "paused"):
+            errors.append("Field 'state' must be one of new, active, paused.")
+        if body.get("environment") not in ("development", "production"):
+            errors.append("Field 'environment' must be one of development, production.")
+        sync_mode, schedule = body.get("sync_mode"), body.get("schedule")
+        if not isinstance(sync_mode, dict) or sync_mode.get("type") not in ("incremental", "full"):
+            errors.append("Field 'sync_mode.type' must be one of incremental, full.")
+        elif sync_mode["type"] == "incremental" and not (
+            sync_mode.get("iterator_field") and sync_mode.get("iterator_data_type")
+        ):
+            errors.append(
+                "Fields 'sync_mode.iterator_field' and 'sync_mode.iterator_data_type' are required."
+            )
+        # The reference spells the on-demand schedule both ways.
+        if not isinstance(schedule, dict) or schedule.get("type") not in (
+            "interval",
+            "once",
+            "on_demand",
+            "on-demand",
+        ):
+            errors.append("Field 'schedule.type' must be one of interval, once, on_demand.")
+        elif schedule["type"] == "interval" and not (schedule.get("frequency") and schedule.get("start")):
+            errors.append("Fields 'schedule.frequency' and 'schedule.start' are required for intervals.")
+        if errors:
+            raise bad_request(errors)
+        if body["connection_id"] not in self.connections:
+            raise bad_request(f"Connection {body['connection_id']} does not exist.")
+        if body["data_model_id"] not in self.data_models:
+            raise bad_request(f"Data model {body['data_model_id']} does not exist.")
+        if body["state"] == "active":
+            active = sum(
+                1
+                for other_id, other in self.pipelines.items()
+                if other.body.get("state") == "active" and other_id != item_id
+            )
+            if active >= MAX_ACTIVE_PIPELINES:
+                raise bad_request(f"A workspace can have at most {MAX_ACTIVE_PIPELINES} active pipelines.")
+        if path_id is None and item_id in self.pipelines:
+            raise bad_request(f"Pipeline {item_id} already exists.")
+        if path_id is not None:
+            existing = self._get(self.pipelines, path_id, "Pipeline")
+            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
+            return existing
+        item = StoredResource(dict(body), self.now)
+        self.pipelines[item_id] = item
+        return item
+
+    def delete_pipeline(self, pipeline_id: str) -> None:
+        self._get(self.pipelines, pipeline_id, "Pipeline")
+        del self.pipelines[pipeline_id]
+        for run_id in [r.id for r in self.runs.values() if r.pipeline_id == pipeline_id]:
+            del self.runs[run_id]
+
+    def delete_used(self, store: dict[str, StoredResource], item_id: str, what: str, key: str) -> None:
+        self._get(store, item_id, what)
+        users = sorted(p for p, item in self.pipelines.items() if item.body.get(key) == item_id)
+        if users:
+            raise bad_request(f"{what} {item_id} is used by pipeline(s): {', '.join(users)}.")
+        del store[item_id]
+
+    # --- runs ----------------------------------------------------------------------------------
+
+    def plan_for(self, pipeline_id: str) -> RunPlan:
+        return self.plans.get(pipeline_id) or RunPlan()
+
+    def trigger(self, body: Any) -> StoredRun:
+        pipeline_id = body.get("pipeline_id") if isinstance(body, dict) else None
+        if not pipeline_id:
+            raise bad_request("Field 'pipeline_id' is required.")
+        pipeline = self._get(self.pipelines, str(pipeline_id), "Pipeline")
+        self.settle(pipeline)
+        status = self.pipeline_status(pipeline)
+        if status == "running":
+            raise EmulatorHTTPError(400, f"Pipeline {pipeline_id} is already in progress.")
+        if status == "stopped":
+            raise EmulatorHTTPError(400, f"Pipeline {pipeline_id} is paused.")
+        plan = self.plan_for(pipeline_id)
+        connection_fault, model_fault = self.upstream_faults(pipeline)
+        if connection_fault or model_fault:
+            # Nothing syncs while the connection or data model is faulted: the retry fails with their errors.
+            plan = RunPlan("failed", [*connection_fault, *model_fault], 0, 0, plan.retrying, plan.hold)
+        previous = [
+            r for r in self.runs.values() if r.pipeline_id == pipeline_id and r.plan.outcome == "success"
+        ]
+        now = self.now
+        range_start = max((r.range_end for r in previous), default=pipeline.created_on)
+        run = StoredRun(
+            id=self.next_run_id,
+            pipeline_id=pipeline_id,
+            type="manual",
+            logical_date=now,
+            range_start=range_start,
+            range_end=now,
+            progress=self.state.progress(),
+            plan=plan,
+            held=plan.hold,
+        )
+        self.runs[run.id] = run
+        self.next_run_id += 1
+        return run
+
+    def get_run(self, pipeline_id: str, run_id: int) -> StoredRun:
+        self._get(self.pipelines, pipeline_id, "Pipeline")
+        run = self.runs.get(run_id)
+        if run is None or run.pipeline_id != pipeline_id:
+            raise not_found(f"Pipeline run {run_id} was not found.")
+        return run
+
+    def report(self, pipeline_id: str) -> dict[str, Any]:
+        pipeline = self._get(self.pipelines, pipeline_id, "Pipeline")
+        runs = sorted(
+            (r for r in self.runs.values() if r.pipeline_id == pipeline_id),
+            key=lambda r: (r.logical_date, r.id),
+        )
+        latest = runs[-1].as_json(self.now) if runs else None
+        successful = [r.id for r in runs if r.status(self.now) == "success"]
+        connection = self.connections.get(pipeline.body.get("connection_id", ""))
+        model = self.data_models.get(pipeline.body.get("data_model_id", ""))
+        self.settle(pipeline)
+        return {
+            "pipeline_id": pipeline_id,
+            "status": self.pipeline_status(pipeline),
+            "errors": [{"message": m} for m in pipeline.fault],
+            "connection_status": "faulted" if connection and connection.fault else "healthy",
+            "connection_errors": [{"message": m} for m in (connection.fault if connection else [])],
+            "data_model_status": "invalid" if model and model.fault else "valid",
+            "data_model_errors": [{"message": m} for m in (model.fault if model else [])],
+            "latest_successful_pipeline_run_id": successful[-1] if successful else None,
+            "latest_pipeline_run": latest,
+        }
+
+    def list_runs(
+        self, pipeline_id: str, page: int, page_size: int, start: str | None, end: str | None
+    ) -> dict[str, Any]:
+        self._get(self.pipelines, pipeline_id, "Pipeline")
+        if page < 1 or page_size < 1:
+            raise bad_request("currentPage and pageSize must be positive.")
+        # Compared in whole milliseconds, the precision of the dates the API hands out.
+        low = round(parse_iso(start) * 1000) if start else None
+        high = round(parse_iso(end) * 1000) if end else None
+        runs = [
+            r
+            for r in sorted(self.runs.values(), key=lambda r: r.id)
+            if r.pipeline_id == pipeline_id
+            and (low is None or int(r.logical_date * 1000) >= low)
+            and (high is None or int(r.logical_date * 1000) <= high)
+        ]
+        total_pages = (len(runs) + page_size - 1) // page_size
+        chosen = runs[(page - 1) * page_size : page * page_size]
+        return {
+            "items": [r.as_json(self.now) for r in chosen],
+            "current_page": page,
+            "page_size": page_size,
+            "total_pages": total_pages,
+            "total_items": len(runs),
+            "has_previous_page": page > 1,
+            "has_next_page": page < total_pages,
+        }
+
+
+def _plan(body: dict[str, Any], base: RunPlan | None = None) -> RunPlan:
+    base = base or RunPlan()
+    outcome = body.get("outcome", base.outcome)
+    if outcome not in OUTCOMES:
+        raise bad_request(f"outcome must be one of {', '.join(sorted(OUTCOMES))}.")
+    errors = body.get("errors", base.errors)
+    if isinstance(errors, str):
+        errors = [errors]
+    return RunPlan(
+        outcome=outcome,
+        errors=[str(e) for e in errors or []],
+        successful_records=int(body.get("successful_records", base.successful_records)),
+        failed_records=int(body.get("failed_records", base.failed_records)),
+        retrying=bool(body.get("retrying", base.retrying)),
+        hold=bool(body.get("hold", base.hold)),
+    )
+
+
+def register(app: FastAPI, state: EmulatorState) -> None:
+    backend = WarehouseSyncBackend(state)
+    state.backends["warehouse_sync"] = backend
+    base = "/platform/v2/workspaces/{workspace_id}"
+    pipelines = base + "/inputs/data-pipelines"
+
+    def guard(request: Request, workspace_id: str) -> None:
+        state.check_bearer(request.headers.get("authorization"))
+        state.check_workspace(workspace_id)
+
+    # --- connections ------------------------------------------------------------------------------
+
+    @app.get(base + "/connections")
+    async def list_connections(
+        request: Request, workspace_id: str, serviceProvider: str | None = None
+    ) -> JSONResponse:
+        guard(request, workspace_id)
+        items = [
+            backend.connection_json(c)
+            for c in backend.connections.values()
+            if serviceProvider is None or c.body.get("service_provider") == serviceProvider
+        ]
+        return JSONResponse(items)
+
+    @app.get(base + "/connections/{item_id}")
+    async def get_connection(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.connection_json(backend._get(backend.connections, item_id, "Connection")))
+
+    @app.post(base + "/connections")
+    async def create_connection(request: Request, workspace_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        item = backend.put_connection(await read_json(request), None)
+        return JSONResponse(backend.connection_json(item))
+
+    @app.put(base + "/connections/{item_id}")
+    async def update_connection(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        item = backend.put_connection(await read_json(request), item_id)
+        return JSONResponse(backend.connection_json(item))
+
+    @app.delete(base + "/connections/{item_id}")
+    async def delete_connection(request: Request, workspace_id: str, item_id: str) -> Response:
+        guard(request, workspace_id)
+        backend.delete_used(backend.connections, item_id, "Connection", "connection_id")
+        return Response(status_code=204)
+
+    # --- data models ------------------------------------------------------------------------------
+
+    @app.get(base + "/data-models")
+    async def list_models(request: Request, workspace_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse([backend.data_model_json(m) for m in backend.data_models.values()])
+
+    @app.get(base + "/data-models/{item_id}")
+    async def get_model(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.data_model_json(backend._get(backend.data_models, item_id, "Data model")))
+
+    @app.post(base + "/data-models")
+    async def create_model(request: Request, workspace_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.data_model_json(backend.put_data_model(await read_json(request), None)))
+
+    @app.put(base + "/data-models/{item_id}")
+    async def update_model(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        item = backend.put_data_model(await read_json(request), item_id)
+        return JSONResponse(backend.data_model_json(item))
+
+    @app.delete(base + "/data-models/{item_id}")
+    async def delete_model(request: Request, workspace_id: str, item_id: str) -> Response:
+        guard(request, workspace_id)
+        backend.delete_used(backend.data_models, item_id, "Data model", "data_model_id")
+        return Response(status_code=204)
+
+    # --- pipelines --------------------------------------------------------------------------------
+
+    @app.get(pipelines)
+    async def list_pipelines(request: Request, workspace_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse([backend.pipeline_json(p) for p in backend.pipelines.values()])
+
+    @app.post(pipelines + "/trigger")
+    async def trigger(request: Request, workspace_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        try:
+            run = backend.trigger(await read_json(request))
+        except EmulatorHTTPError as error:
+            if error.status_code != 400:
+                raise
+            # The reference's error example carries ``statusCode`` beside ``errors``.
+            return JSONResponse(
+                {"statusCode": 400, "errors": [{"message": m} for m in error.messages]}, status_code=400
+            )
+        return JSONResponse({"pipeline_run_id": run.id, "status": "attempt_requested"})
+
+    @app.get(pipelines + "/{item_id}")
+    async def get_pipeline(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.pipeline_json(backend._get(backend.pipelines, item_id, "Pipeline")))
+
+    @app.post(pipelines)
+    async def create_pipeline(request: Request, workspace_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.pipeline_json(backend.put_pipeline(await read_json(request), None)))
+
+    @app.put(pipelines + "/{item_id}")
+    async def update_pipeline(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.pipeline_json(backend.put_pipeline(await read_json(request), item_id)))
+
+    @app.delete(pipelines + "/{item_id}")
+    async def delete_pipeline(request: Request, workspace_id: str, item_id: str) -> Response:
+        guard(request, workspace_id)
+        backend.delete_pipeline(item_id)
+        return Response(status_code=204)
+
+    @app.get(pipelines + "/{item_id}/report")
+    async def report(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.report(item_id))
+
+    @app.get(pipelines + "/{item_id}/runs")
+    async def list_runs(
+        request: Request,
+        workspace_id: str,
+        item_id: str,
+        currentPage: int = 1,
+        pageSize: int = 50,
+        startDate: str | None = None,
+        endDate: str | None = None,
+    ) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.list_runs(item_id, currentPage, pageSize, startDate, endDate))
+
+    @app.get(pipelines + "/{item_id}/runs/{run_id}")
+    async def get_run(request: Request, workspace_id: str, item_id: str, run_id: int) -> JSONResponse:
+        guard(request, workspace_id)
+        return JSONResponse(backend.get_run(item_id, run_id).as_json(backend.now))
+
+    # --- control plane ----------------------------------------------------------------------------
+
+    async def control_body(request: Request) -> dict[str, Any]:
+        body = await read_json(request)
+        if body is not None and not isinstance(body, dict):
+            raise bad_request("Control requests take a JSON object.")
+        return body or {}
+
+    @app.post(CONTROL + "/pipelines/{item_id}/plan")
+    async def set_plan(request: Request, item_id: str) -> dict[str, Any]:
+        """How the pipeline's next runs end: outcome, errors, record counts, retrying, hold."""
+        backend.plans[item_id] = _plan(await control_body(request))
+        return vars(backend.plans[item_id])
+
+    @app.post(CONTROL + "/runs/{run_id}/release")
+    async def release(request: Request, run_id: int) -> dict[str, Any]:
+        """Let a held run finish (optionally with another outcome); it ends on its next read."""
+        run = backend.runs.get(run_id)
+        if run is None:
+            raise not_found(f"Pipeline run {run_id} was not found.")
+        body = await control_body(request)
+        if body:
+            run.plan = _plan(body, run.plan)
+        run.held = False
+        run.progress.mode = "immediate"
+        return run.as_json(backend.now, read=False)
+
+    @app.post(CONTROL + "/connections/{item_id}/fault")
+    async def fault_connection(request: Request, item_id: str) -> dict[str, Any]:
+        item = backend._get(backend.connections, item_id, "Connection")
+        message = (await control_body(request)).get("message") or "The connection failed."
+        item.fault = [str(message)]
+        return backend.connection_json(item)
+
+    @app.post(CONTROL + "/data-models/{item_id}/fault")
+    async def fault_model(request: Request, item_id: str) -> dict[str, Any]:
+        item = backend._get(backend.data_models, item_id, "Data model")
+        message = (await control_body(request)).get("message") or "The data model is invalid."
+        item.fault = [str(message)]
+        return backend.data_model_json(item)
+
+    @app.get(CONTROL + "/runs")
+    async def all_runs() -> list[dict[str, Any]]:
+        """Every run, without counting as an observation."""
+        return [r.as_json(backend.now, read=False) for r in backend.runs.values()]

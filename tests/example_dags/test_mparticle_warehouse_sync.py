@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from tests.conftest import run_dag
+from tests.warehouse_sync_setup import create_pipeline
+
+
+def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
+    airflow_db, client, mparticle_conn_id, mparticle_emulator, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__STATE_STORE__CLEAR_ON_SUCCESS", "False")
+    control = mparticle_emulator.control
+    # Two reads: the operator's check before deferring sees "running", the trigger's first poll "success".
+    control.configure(progress_steps=2)
+    create_pipeline(client)
+    control.plan_pipeline_runs("example-pipeline", successful_records=250, failed_records=2)
+
+    dag_run = run_dag("mparticle_warehouse_sync")
+
+    assert dag_run.state == "success"
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states == {"sync_users_from_warehouse": "success", "report_counts": "success"}
+    sync = dag_run.get_task_instance("sync_users_from_warehouse")
+    assert sync.xcom_pull(task_ids="sync_users_from_warehouse")["successful_records"] == 250
+    assert sync.xcom_pull(task_ids="report_counts") == "run 1: 250 synced, 2 failed"
+    url = sync.xcom_pull(task_ids="sync_users_from_warehouse", key="mparticle_pipeline_url")
+    assert url.endswith("/warehouse-sync/example-pipeline?workspaceId=1")
+    assert len(control.pipeline_triggers("example-pipeline")) == 1
+
+    # dag.test() runs tasks with a real task_state_store: the run id was kept for a retry to reconnect.
+    from airflow.models.task_state_store import TaskStateStoreModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(TaskStateStoreModel).filter_by(run_id=dag_run.run_id).all()
+        assert [(r.task_id, r.key, r.value) for r in rows] == [
+            ("sync_users_from_warehouse", "mparticle_pipeline_run_id", "1")
+        ]

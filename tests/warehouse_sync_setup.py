@@ -1,0 +1,55 @@
+"""Warehouse Sync resources the tests create in the emulator, through the client."""
+
+from __future__ import annotations
+
+CONNECTION = {
+    "id": "example-snowflake-connection",
+    "name": "Example Snowflake Connection",
+    "state": "active",
+    "service_provider": "Snowflake",
+    "config": {
+        "account_identifier": "gd12345",
+        "region": "us-central1.gcp",
+        "warehouse": "compute_wh",
+        "database": "my_database",
+        "role": "mparticle_role",
+        "user": "mparticle_user",
+        "password": "mParticleSecurePassword",
+        "storage_integration": "mp_us1_123_123_s3",
+    },
+}
+DATA_MODEL = {
+    "id": "example-data-model",
+    "name": "Example Data Model",
+    "state": "active",
+    "type": "sql",
+    "config": {"sql_query": "SELECT email AS email, plan AS plan FROM mp.demo.users"},
+}
+
+
+def pipeline_body(pipeline_id: str = "example-pipeline", **changes):
+    return {
+        "id": pipeline_id,
+        "name": f"Pipeline {pipeline_id}",
+        "pipeline_type": "user_attributes",
+        "connection_id": CONNECTION["id"],
+        "data_model_id": DATA_MODEL["id"],
+        "state": "active",
+        "sync_mode": {
+            "type": "incremental",
+            "iterator_field": "updated_at",
+            "iterator_data_type": "timestamp",
+        },
+        "schedule": {"type": "on_demand"},
+        "environment": "development",
+        **changes,
+    }
+
+
+def create_pipeline(client, pipeline_id: str = "example-pipeline", **changes):
+    """Create the connection and data model if missing, then the pipeline; returns the pipeline."""
+    api = client.warehouse_sync
+    if not any(c.id == CONNECTION["id"] for c in api.list_connections()):
+        api.create_connection(CONNECTION)
+        api.create_data_model(DATA_MODEL)
+    return api.create_pipeline(pipeline_body(pipeline_id, **changes))
