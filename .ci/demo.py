@@ -52,10 +52,20 @@ def dag_run_state(dag_id: str, env: dict[str, str]) -> str:
 
 def prepare(server: Any) -> dict[str, dict[str, Any]]:
     """Per-DAG run conf, after creating in the emulator what the DAGs expect to find there."""
-    return {}
+    from airflow_provider_mparticle.client import MParticleClient
+    from airflow_provider_mparticle.testing.examples import create_pipeline
+
+    with MParticleClient(server.client_settings()) as client:
+        pipeline = create_pipeline(client)
+    return {"mparticle_warehouse_sync": {"pipeline_id": pipeline.id}}
 
 
-DEMO_DAGS = ["mparticle_data_plan", "adobe_computed_attributes"]
+DEMO_DAGS = [
+    "mparticle_seed_and_activate",
+    "mparticle_warehouse_sync",
+    "mparticle_data_plan",
+    "adobe_computed_attributes",
+]
 
 
 def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
@@ -74,6 +84,12 @@ def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
     for ca in control.calculated_attributes():
         state = "active" if ca["active_definition"] else "draft"
         print(f"  Calculated attribute {ca['name']!r} (id {ca['id']}): {state}")
+    for run in control.pipeline_runs():
+        print(
+            f"  Pipeline {run.get('pipeline_id')!r} run {run.get('id', run.get('pipeline_run_id'))}: "
+            f"{run.get('status')}, {run.get('successful_records')} records synced, "
+            f"{run.get('failed_records')} failed"
+        )
     plans = getattr(control, "data_plans", None)
     if plans is not None:
         for plan in plans():
@@ -92,7 +108,7 @@ def main() -> int:
     shutil.rmtree(HOME, ignore_errors=True)
     LOGS.mkdir(parents=True)
     results: dict[str, tuple[str, float]] = {}
-    with EmulatorServer(propagation_seconds=0, progress_mode="seconds", progress_steps=6) as server:
+    with EmulatorServer(propagation_seconds=0, progress_mode="reads", progress_steps=2) as server:
         print(f"mParticle emulator on {server.url}")
         env = {
             **os.environ,

@@ -25,10 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from airflow_provider_mparticle.client import MParticleClient
 from airflow_provider_mparticle.testing.emulator.server import (
     adobe_connection_json,
+    client_settings,
     mparticle_connection_json,
 )
+from airflow_provider_mparticle.testing.examples import create_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -37,7 +40,12 @@ AIRFLOW = [PYTHON, "-m", "airflow"]
 
 # The example DAGs and, for those with a deferrable wait, the task during whose wait the triggerer is
 # killed and restarted.
-DEFAULT_DAGS = {"mparticle_data_plan": "", "adobe_computed_attributes": "wait_lifetime_value"}
+DEFAULT_DAGS = {
+    "mparticle_seed_and_activate": "wait_for_calculation",
+    "mparticle_warehouse_sync": "sync_users_from_warehouse",
+    "mparticle_data_plan": "",
+    "adobe_computed_attributes": "wait_lifetime_value",
+}
 
 
 def log(message: str) -> None:
@@ -193,6 +201,9 @@ class Deployment:
         self.wait_http(f"http://127.0.0.1:{api_port}/api/v2/version", 180)
         self.wait_http(emulator + "/_emulator/health", 60)
         log(f"api-server on 127.0.0.1:{api_port}, emulator on {emulator}")
+        # The Warehouse Sync example triggers a pipeline configured beforehand, as in a real workspace.
+        with MParticleClient(client_settings(emulator)) as client:
+            create_pipeline(client)
 
     def wait_http(self, url: str, timeout: float) -> None:
         import urllib.request

@@ -78,7 +78,7 @@ with DAG(
         task_id="wait_for_calculation",
         ca_id=ensure.output,
         deferrable=True,
-        poke_interval=300,
+        poke_interval=60,
         timeout=24 * 3600,
         outlets=[calculated_attribute_asset(WORKSPACE_ID, CA_NAME)],
     )

@@ -45,21 +45,7 @@ def mparticle_emulator(mparticle_emulator_server: EmulatorServer) -> EmulatorSer
 @pytest.fixture
 def mparticle_settings(mparticle_emulator: EmulatorServer) -> ClientSettings:
     """Client settings for the emulator, with short retry waits."""
-    from airflow_provider_mparticle.client import ClientSettings, RetrySettings
-
-    settings = mparticle_emulator.state.settings
-    return ClientSettings(
-        workspace_id=settings.workspace_id,
-        api_key=settings.api_key,
-        api_secret=settings.api_secret,
-        client_id=settings.client_id,
-        client_secret=settings.client_secret,
-        s2s_url=mparticle_emulator.url,
-        api_url=mparticle_emulator.url,
-        token_url=mparticle_emulator.url + "/oauth/token",
-        timeout=10.0,
-        retry=RetrySettings(max_attempts=5, initial_backoff=0.01, max_backoff=2.0, max_elapsed=30.0),
-    )
+    return mparticle_emulator.client_settings()
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from airflow_provider_mparticle.client.warehouse_sync import (
     PipelineStatus,
     is_already_in_progress,
 )
-from tests.warehouse_sync_setup import CONNECTION, DATA_MODEL, create_pipeline, pipeline_body
+from airflow_provider_mparticle.testing.examples import CONNECTION, DATA_MODEL, create_pipeline, pipeline_body
 
 
 def test_run_status_sets_are_defined_once():

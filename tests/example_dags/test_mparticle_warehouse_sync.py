@@ -1,7 +1,7 @@
 from __future__ import annotations
 
+from airflow_provider_mparticle.testing.examples import create_pipeline
 from tests.conftest import run_dag
-from tests.warehouse_sync_setup import create_pipeline
 
 
 def test_example_dag_triggers_waits_deferred_and_uses_the_counts(

@@ -11,8 +11,8 @@ from airflow_provider_mparticle.operators.warehouse_sync import (
     MParticleResumePipelineOperator,
     MParticleTriggerPipelineOperator,
 )
+from airflow_provider_mparticle.testing.examples import CONNECTION, create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
-from tests.warehouse_sync_setup import CONNECTION, create_pipeline
 
 PIPELINE = "example-pipeline"
 

@@ -6,8 +6,8 @@ from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
 from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 from airflow_provider_mparticle.sensors.warehouse_sync import MParticlePipelineRunSensor
+from airflow_provider_mparticle.testing.examples import create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
-from tests.warehouse_sync_setup import create_pipeline
 
 PIPELINE = "example-pipeline"
 

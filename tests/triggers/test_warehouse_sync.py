@@ -5,8 +5,8 @@ import time
 import pytest
 
 from airflow_provider_mparticle.events import validate_event
+from airflow_provider_mparticle.testing.examples import create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import RUN_EVENT_KEYS, MParticlePipelineRunTrigger
-from tests.warehouse_sync_setup import create_pipeline
 
 PIPELINE = "example-pipeline"
 

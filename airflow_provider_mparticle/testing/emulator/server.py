@@ -8,13 +8,16 @@ import contextlib
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from airflow_provider_mparticle.testing.emulator.app import create_app
 from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
 from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState
+
+if TYPE_CHECKING:
+    from airflow_provider_mparticle.client import ClientSettings
 
 
 def mparticle_connection_json(url: str, state: EmulatorState | None = None) -> dict[str, Any]:
@@ -37,6 +40,25 @@ def mparticle_connection_json(url: str, state: EmulatorState | None = None) -> d
             "token_url": url + "/oauth/token",
         },
     }
+
+
+def client_settings(url: str, state: EmulatorState | None = None) -> ClientSettings:
+    """Client settings for an emulator served at ``url`` (its credentials, short retry waits)."""
+    from airflow_provider_mparticle.client import ClientSettings, RetrySettings
+
+    settings = state.settings if state is not None else EmulatorSettings()
+    return ClientSettings(
+        workspace_id=settings.workspace_id,
+        api_key=settings.api_key,
+        api_secret=settings.api_secret,
+        client_id=settings.client_id,
+        client_secret=settings.client_secret,
+        s2s_url=url,
+        api_url=url,
+        token_url=url + "/oauth/token",
+        timeout=10.0,
+        retry=RetrySettings(max_attempts=5, initial_backoff=0.01, max_backoff=2.0, max_elapsed=30.0),
+    )
 
 
 def adobe_connection_json(url: str, state: EmulatorState | None = None) -> dict[str, Any]:
@@ -85,6 +107,10 @@ class EmulatorServer:
     def connection_uri_json(self) -> dict[str, Any]:
         """The JSON form of an ``mparticle`` connection (``AIRFLOW_CONN_...``) for this emulator."""
         return mparticle_connection_json(self.url, self.state)
+
+    def client_settings(self) -> ClientSettings:
+        """Client settings for this emulator."""
+        return client_settings(self.url, self.state)
 
     def adobe_connection_json(self) -> dict[str, Any]:
         """The JSON form of an ``adobe_aep`` connection for this emulator."""

@@ -1,6 +1,16 @@
-"""Warehouse Sync resources the tests create in the emulator, through the client."""
+"""Example workspace resources that the example DAGs expect, for tests, the demo and the e2e run.
+
+The emulator starts empty; a Warehouse Sync pipeline, unlike a DAG's other inputs, is configured once in
+mParticle rather than by the DAG. These functions create it through the client, as a user would.
+"""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airflow_provider_mparticle.client import MParticleClient
+    from airflow_provider_mparticle.client.warehouse_sync import Pipeline
 
 CONNECTION = {
     "id": "example-snowflake-connection",
@@ -27,7 +37,7 @@ DATA_MODEL = {
 }
 
 
-def pipeline_body(pipeline_id: str = "example-pipeline", **changes):
+def pipeline_body(pipeline_id: str = "example-pipeline", **changes: Any) -> dict[str, Any]:
     return {
         "id": pipeline_id,
         "name": f"Pipeline {pipeline_id}",
@@ -46,7 +56,9 @@ def pipeline_body(pipeline_id: str = "example-pipeline", **changes):
     }
 
 
-def create_pipeline(client, pipeline_id: str = "example-pipeline", **changes):
+def create_pipeline(
+    client: MParticleClient, pipeline_id: str = "example-pipeline", **changes: Any
+) -> Pipeline:
     """Create the connection and data model if missing, then the pipeline; returns the pipeline."""
     api = client.warehouse_sync
     if not any(c.id == CONNECTION["id"] for c in api.list_connections()):
