@@ -24,7 +24,12 @@ def get_provider_info() -> dict[str, Any]:
                 "python-modules": ["airflow_provider_mparticle.hooks.mparticle"],
             }
         ],
-        "operators": [],
+        "operators": [
+            {
+                "integration-name": "mParticle",
+                "python-modules": ["airflow_provider_mparticle.operators.calculated_attributes"],
+            }
+        ],
         "sensors": [],
         "triggers": [],
         "extra-links": [],
