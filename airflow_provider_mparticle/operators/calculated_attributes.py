@@ -182,6 +182,8 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
             raise AirflowFailException(f"Setting 'on_invalid' is {self.on_invalid!r}; expected fail or skip.")
         if not 0 <= float(self.max_invalid_share) <= 1:
             raise AirflowFailException("Setting 'max_invalid_share' must be between 0 and 1.")
+        if self.path is not None:
+            self._file_format()
         if self.fetch_size < 1:
             raise AirflowFailException("Setting 'fetch_size' must be at least 1.")
         if self.rows is not None:
