@@ -32,7 +32,8 @@ def user(i, value=None, environment="development"):
     }  # fmt: skip
 
 
-def encoded(users, limits=PackingLimits()):
+def encoded(users, limits=None):
+    limits = limits or PackingLimits()
     return [(n, encode_user(u, n, limits)) for n, u in enumerate(users, start=1)]
 
 
@@ -41,7 +42,7 @@ def test_pack_by_user_count():
     assert [c.users for c in chunks] == [100, 100, 50]
     assert [c.index for c in chunks] == [0, 1, 2]
     assert (chunks[1].first_row, chunks[1].last_row) == (101, 200)
-    assert [u["identities"]["customer_id"] for u in json.loads(chunks[2].body)][0] == "c200"
+    assert json.loads(chunks[2].body)[0]["identities"]["customer_id"] == "c200"
 
 
 def test_pack_by_encoded_size_stays_under_the_limit():
@@ -117,7 +118,9 @@ def test_sends_everything_exactly_with_progress_and_checkpoints(mparticle_settin
     assert rows == sorted(rows)
 
 
-def test_propagation_error_is_retried_until_the_definition_arrives(mparticle_settings, mparticle_emulator, client):
+def test_propagation_error_is_retried_until_the_definition_arrives(
+    mparticle_settings, mparticle_emulator, client
+):
     mparticle_emulator.control.configure(propagation_seconds=0.8)
     client.calculated_attributes.create("LTV", VALID_DEFINITION)
     retries = []
@@ -133,7 +136,9 @@ def test_propagation_error_is_retried_until_the_definition_arrives(mparticle_set
 
 def test_propagation_retry_is_bounded(mparticle_settings, mparticle_emulator):
     with (
-        BulkSeeder(mparticle_settings, concurrency=1, propagation_timeout=0.3, propagation_wait=0.1) as seeder,
+        BulkSeeder(
+            mparticle_settings, concurrency=1, propagation_timeout=0.3, propagation_wait=0.1
+        ) as seeder,
         pytest.raises(SeedingRejectedError, match="LTV: No matching calculated attribute definition found"),
     ):
         seeder.run(pack(encoded([user(1)]), PackingLimits()))

@@ -168,7 +168,9 @@ def test_skip_policy_fails_above_the_share(conn, ltv, validation_pass):
     for i in range(5):
         data[i]["ltv"] = "bad"
     with pytest.raises(AirflowFailException, match=r"5 of 100 rows are invalid \(5.00%\)"):
-        operator(rows=data, on_invalid="skip", max_invalid_share=0.04, validation_pass=validation_pass).execute({})
+        operator(
+            rows=data, on_invalid="skip", max_invalid_share=0.04, validation_pass=validation_pass
+        ).execute({})
     sent = conn.control.journal(path=BULK)
     assert (sent == []) is validation_pass
 
@@ -178,7 +180,10 @@ def test_preflight_names_the_mismatch(conn, client):
     with pytest.raises(AirflowFailException) as info:
         operator(rows=rows(3)).execute({})
     message = str(info.value)
-    assert "'LTV' is mapped as sum with cutoff 2026-06-01, but its definition is draft: max, cutoff 2026-06-01" in message
+    assert (
+        "'LTV' is mapped as sum with cutoff 2026-06-01, but its definition is draft: max, cutoff 2026-06-01"
+        in message
+    )
     assert conn.control.journal(path=BULK) == []
     with pytest.raises(AirflowFailException, match="'Nope' does not exist"):
         operator(rows=rows(3), calculated_attributes=[{**LTV, "name": "Nope"}]).execute({})
