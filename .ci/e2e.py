@@ -219,7 +219,15 @@ class Deployment:
                 time.sleep(1)
 
     def airflow_json(self, *args: str) -> object:
-        return parse_json_output(run([*AIRFLOW, *args, "-o", "json"], env=self.env, timeout=120))
+        # A status query is repeated once on failure: one CLI call can fail on a busy 2-core machine.
+        for attempt in (1, 2):
+            try:
+                return parse_json_output(run([*AIRFLOW, *args, "-o", "json"], env=self.env, timeout=120))
+            except (RuntimeError, ValueError, subprocess.TimeoutExpired):
+                if attempt == 2:
+                    raise
+                time.sleep(3)
+        raise AssertionError("unreachable")
 
     def stop(self) -> None:
         for name in list(self.processes):

@@ -1,0 +1,577 @@
+"""Bulk seeding at scale: pack users into bulk requests and send them with bounded concurrency and pacing.
+
+The pieces, each usable alone:
+
+- :func:`encode_user` and :func:`pack`: users are encoded once (compact JSON, the bytes that are sent)
+  and packed into bulk request bodies by user count and encoded size (defaults: 100 users, 256,000
+  bytes, below both readings of "256 KB");
+- :class:`Pacer`: a shared send gate. It keeps an optional ceiling in users per second, adapts a send
+  rate from mParticle's ``X-mp-rate-limit-percentage-used`` answer header (slower when the workspace's
+  budget is nearly used, faster again when it is not) and halves it on a 429. The wait a 429 asks
+  for (``Retry-After``) is honoured by the transport's retries;
+- :class:`BulkSeeder`: sends packed chunks over one pooled :class:`~airflow_provider_mparticle.client.MParticleClient`
+  from a fixed pool of threads, never holding more than ``2 x concurrency`` chunks in memory. It retries
+  the 400 "No matching calculated attribute definition found" (a new definition takes up to five
+  minutes to propagate) for a bounded time; any other 400 stops the load with mParticle's messages and
+  the rows concerned. It keeps the *acknowledged watermark*: the last source row such that every chunk
+  up to it was accepted, which is what a resumed load skips to.
+
+Implements the bulk path of https://docs.mparticle.com/developers/calculated-attributes-seeding-api/ .
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mparticle.client import MParticleClient
+from airflow_provider_mparticle.client.core import encode_json
+from airflow_provider_mparticle.client.errors import (
+    MParticleConfigError,
+    MParticleError,
+    MParticleRateLimitError,
+    MParticleValidationError,
+)
+from airflow_provider_mparticle.client.seed_mapping import SeedRowError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+
+    from airflow_provider_mparticle.client.config import ClientSettings
+    from airflow_provider_mparticle.client.core import RetryObserver
+
+PROPAGATION_MESSAGE = "No matching calculated attribute definition found"
+DEFAULT_MAX_USERS = 100
+DEFAULT_MAX_BYTES = 256_000
+
+
+@dataclass(frozen=True)
+class PackingLimits:
+    """Limits of one bulk request.
+
+    :param max_users: users per request (mParticle: at most 100 batches per bulk request).
+    :param max_bytes: encoded size of the whole JSON array in bytes (mParticle: 256 KB per request).
+    """
+
+    max_users: int = DEFAULT_MAX_USERS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+    def __post_init__(self) -> None:
+        if self.max_users < 1:
+            raise MParticleConfigError("Setting 'max_users_per_request' must be at least 1.")
+        if self.max_bytes < 64:
+            raise MParticleConfigError("Setting 'max_request_bytes' must be at least 64.")
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One bulk request body, ready to send.
+
+    :param index: position in the load (0, 1, ...).
+    :param body: the encoded JSON array.
+    :param row_numbers: the source row of each user, in order (for error reports).
+    """
+
+    index: int
+    body: bytes = field(repr=False)
+    row_numbers: tuple[int, ...]
+
+    @property
+    def users(self) -> int:
+        return len(self.row_numbers)
+
+    @property
+    def first_row(self) -> int:
+        return self.row_numbers[0]
+
+    @property
+    def last_row(self) -> int:
+        return self.row_numbers[-1]
+
+
+def encode_user(user: Mapping[str, Any], row_number: int, limits: PackingLimits) -> bytes:
+    """A user's compact JSON; a user too large to fit a request alone is a :class:`SeedRowError`."""
+    encoded = encode_json(user)
+    if len(encoded) + 2 > limits.max_bytes:
+        raise SeedRowError(
+            row_number,
+            "*",
+            f"the user encodes to {len(encoded)} bytes, more than a request may carry ({limits.max_bytes})",
+        )
+    return encoded
+
+
+def pack(users: Iterable[tuple[int, bytes]], limits: PackingLimits, start_index: int = 0) -> Iterator[Chunk]:
+    """Pack (row number, encoded user) pairs into chunks within both limits, in source order."""
+    parts: list[bytes] = []
+    rows: list[int] = []
+    size = 2  # the brackets
+    index = start_index
+    for row_number, encoded in users:
+        added = len(encoded) + (1 if parts else 0)
+        if parts and (len(parts) >= limits.max_users or size + added > limits.max_bytes):
+            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows))
+            index += 1
+            parts, rows, size = [], [], 2
+            added = len(encoded)
+        parts.append(encoded)
+        rows.append(row_number)
+        size += added
+    if parts:
+        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows))
+
+
+# --- pacing --------------------------------------------------------------------------------------
+
+
+class Pacer:
+    """A send gate shared by the sending threads.
+
+    :param max_users_per_second: a hard ceiling (None: none).
+    :param high_water: ``X-mp-rate-limit-percentage-used`` at or above which the rate is lowered.
+    :param low_water: below which a lowered rate is raised again.
+    :param adjust_every: seconds between two adjustments (answers arrive many at a time).
+    """
+
+    def __init__(
+        self,
+        max_users_per_second: float | None = None,
+        high_water: float = 80.0,
+        low_water: float = 50.0,
+        adjust_every: float = 0.1,
+    ) -> None:
+        if max_users_per_second is not None and max_users_per_second <= 0:
+            raise MParticleConfigError("Setting 'max_users_per_second' must be positive.")
+        self.ceiling = max_users_per_second
+        self.high_water = high_water
+        self.low_water = low_water
+        self.adjust_every = adjust_every
+        #: The adapted rate in users per second; None until the server's answers ask for less.
+        self.rate: float | None = None
+        self._next = 0.0
+        self._last_adjust = 0.0
+        self._acks: deque[tuple[float, int]] = deque()
+        self._lock = threading.Lock()
+
+    def limit(self) -> float | None:
+        """The rate in force: the lower of the adapted rate and the ceiling."""
+        limits = [r for r in (self.rate, self.ceiling) if r is not None]
+        return min(limits) if limits else None
+
+    def acquire(self, users: int) -> None:
+        """Wait for this thread's turn to send ``users`` users."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            limit = self.limit()
+            self._next = start + users / limit if limit else start
+        if start > now:
+            time.sleep(start - now)
+
+    def pause(self, seconds: float) -> None:
+        """Hold every sender for ``seconds`` (a definition still propagating)."""
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+    def measured_rate(self, now: float | None = None) -> float:
+        """Users acknowledged per second over the last two seconds."""
+        now = time.monotonic() if now is None else now
+        while self._acks and self._acks[0][0] < now - 2.0:
+            self._acks.popleft()
+        if not self._acks:
+            return 0.0
+        span = max(now - self._acks[0][0], 0.05)
+        return sum(users for _, users in self._acks) / span
+
+    def observe_ack(self, users: int, percentage_used: float | None) -> None:
+        """Account for an accepted request and its ``X-mp-rate-limit-percentage-used``."""
+        with self._lock:
+            now = time.monotonic()
+            self._acks.append((now, users))
+            if percentage_used is None or now - self._last_adjust < self.adjust_every:
+                return
+            if percentage_used >= self.high_water:
+                factor = 0.6 if percentage_used >= 95 else 0.9
+                base = self.rate if self.rate is not None else max(self.measured_rate(now), 1.0)
+                self.rate = max(base * factor, 1.0)
+            elif percentage_used < self.low_water and self.rate is not None:
+                self.rate *= 1.15 if percentage_used < self.low_water / 2 else 1.04
+            else:
+                return
+            self._last_adjust = now
+
+    def observe_throttled(self) -> None:
+        """A 429: halve the rate (the transport waits the ``Retry-After`` before resending)."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_adjust < self.adjust_every:
+                return
+            measured = self.measured_rate(now)
+            base = min(r for r in (self.rate, measured or None, float("inf")) if r is not None)
+            self.rate = max((base if base != float("inf") else 1.0) * 0.5, 1.0)
+            self._last_adjust = now
+
+
+# --- sending -------------------------------------------------------------------------------------
+
+
+class SeedingRejectedError(MParticleError):
+    """mParticle refused a bulk request (a 400 other than a definition still propagating).
+
+    :param messages: mParticle's messages, verbatim, with ``users[i]`` mapped to source rows.
+    :param row_numbers: the source rows of the refused request.
+    :param status_code: the HTTP status.
+    """
+
+    def __init__(self, messages: list[str], row_numbers: tuple[int, ...], status_code: int) -> None:
+        self.messages = messages
+        self.row_numbers = row_numbers
+        self.status_code = status_code
+        rows = f"rows {row_numbers[0]}-{row_numbers[-1]}" if len(row_numbers) > 1 else f"row {row_numbers[0]}"
+        detail = "; ".join(messages) if messages else "no error details"
+        super().__init__(
+            f"mParticle refused the bulk request holding {rows} ({status_code}): {detail}. "
+            "A bulk request is all-or-nothing: none of its users were stored."
+        )
+
+
+def is_propagation_error(error: MParticleValidationError) -> bool:
+    """Whether every message of a 400 says a definition is not there (yet)."""
+    return bool(error.messages) and all(PROPAGATION_MESSAGE in m for m in error.messages)
+
+
+_USER_INDEX = re.compile(r"^users\[(\d+)\]")
+
+
+def _messages_with_rows(messages: list[str], rows: tuple[int, ...]) -> list[str]:
+    result = []
+    for message in messages:
+        match = _USER_INDEX.match(message)
+        if match and int(match.group(1)) < len(rows):
+            message = f"row {rows[int(match.group(1))]}: {message}"
+        result.append(message)
+    return result
+
+
+@dataclass(frozen=True)
+class SeedingProgress:
+    """A snapshot of a running load, handed to the progress callback.
+
+    :param users_sent: users accepted by mParticle in this attempt.
+    :param requests: bulk requests accepted.
+    :param retries: retried requests (429, 5xx, dropped connections, propagation).
+    :param elapsed: seconds since the sending started.
+    :param total_users: users this attempt will send, when known.
+    """
+
+    users_sent: int
+    requests: int
+    retries: int
+    elapsed: float
+    total_users: int | None = None
+
+    @property
+    def rate(self) -> float:
+        """Users per second so far."""
+        return self.users_sent / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def percent(self) -> float | None:
+        if not self.total_users:
+            return None
+        return min(100.0, 100.0 * self.users_sent / self.total_users)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        if not self.total_users or self.rate <= 0:
+            return None
+        return max(self.total_users - self.users_sent, 0) / self.rate
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The acknowledged watermark: every chunk through ``last_row`` was accepted.
+
+    :param last_row: the source row through which everything was accepted (0: nothing yet).
+    :param users: users accepted through that row in this attempt.
+    :param chunks: chunks accepted through that row in this attempt.
+    """
+
+    last_row: int
+    users: int
+    chunks: int
+
+
+@dataclass
+class SeedingReport:
+    """What a load did: the summary an operator returns."""
+
+    users_sent: int = 0
+    requests: int = 0
+    http_requests: int = 0
+    retries: int = 0
+    throttled: int = 0
+    propagation_retries: int = 0
+    duration_seconds: float = 0.0
+    last_row: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "users_sent": self.users_sent,
+            "requests": self.requests,
+            "http_requests": self.http_requests,
+            "retries": self.retries,
+            "throttled": self.throttled,
+            "propagation_retries": self.propagation_retries,
+            "duration_seconds": round(self.duration_seconds, 3),
+            "last_row": self.last_row,
+        }
+
+
+class BulkSeeder:
+    """Sends chunks with bounded concurrency over one pooled client.
+
+    :param settings: client settings (seeding credentials).
+    :param concurrency: requests in flight at once (threads; also the connection pool size).
+    :param pacer: the send gate (default: adaptive, no ceiling).
+    :param propagation_timeout: seconds to keep retrying "No matching calculated attribute definition
+        found" (mParticle: definitions take up to five minutes to propagate).
+    :param propagation_wait: seconds between two such retries.
+    :param on_progress: called with a :class:`SeedingProgress` every ``progress_interval`` seconds and at the end.
+    :param progress_interval: seconds between two progress calls.
+    :param on_checkpoint: called with the :class:`Checkpoint` every ``checkpoint_interval`` seconds when it
+        moved, and once at the end (success or failure).
+    :param checkpoint_interval: seconds between two checkpoint calls.
+    :param on_retry: also told of every transport retry (error, wait), for logging.
+    :param total_users: users to send, when known (percentage and ETA).
+    :param client: an existing client to use instead of building one (its pool should be >= concurrency).
+    """
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        concurrency: int = 8,
+        pacer: Pacer | None = None,
+        propagation_timeout: float = 360.0,
+        propagation_wait: float = 10.0,
+        on_progress: Callable[[SeedingProgress], None] | None = None,
+        progress_interval: float = 30.0,
+        on_checkpoint: Callable[[Checkpoint], None] | None = None,
+        checkpoint_interval: float = 15.0,
+        on_retry: RetryObserver | None = None,
+        total_users: int | None = None,
+        client: MParticleClient | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise MParticleConfigError("Setting 'concurrency' must be at least 1.")
+        self.concurrency = concurrency
+        self.pacer = pacer or Pacer()
+        self.propagation_timeout = propagation_timeout
+        self.propagation_wait = propagation_wait
+        self.on_progress = on_progress
+        self.progress_interval = progress_interval
+        self.on_checkpoint = on_checkpoint
+        self.checkpoint_interval = checkpoint_interval
+        self.total_users = total_users
+        self._user_on_retry = on_retry
+        self._own_client = client is None
+        self.client = client or MParticleClient(settings, pool_size=concurrency, on_retry=self._on_retry)
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._failure: BaseException | None = None
+        self._acked: dict[int, Chunk] = {}
+        self._next_index = 0
+        self._checkpoint = Checkpoint(0, 0, 0)
+        self._reported_checkpoint: Checkpoint | None = None
+        self._users_sent = 0
+        self._requests = 0
+        self._propagation_retries = 0
+        self._propagation_deadline: float | None = None
+        self._started = 0.0
+        self._next_progress = 0.0
+        self._next_checkpoint = 0.0
+
+    # --- callbacks from the threads ---
+
+    def _on_retry(self, error: BaseException, wait: float) -> None:
+        if isinstance(error, MParticleRateLimitError):
+            self.pacer.observe_throttled()
+        if self._user_on_retry is not None:
+            self._user_on_retry(error, wait)
+
+    def _send(self, chunk: Chunk) -> None:
+        while True:
+            if self._stopping.is_set():
+                raise _Stopped()
+            self.pacer.acquire(chunk.users)
+            try:
+                ack = self.client.seeding.seed_users(chunk.body)
+            except MParticleValidationError as error:
+                if is_propagation_error(error) and self._wait_for_propagation(error):
+                    continue
+                raise SeedingRejectedError(
+                    _messages_with_rows(error.messages, chunk.row_numbers),
+                    chunk.row_numbers,
+                    error.status_code,
+                ) from error
+            self.pacer.observe_ack(chunk.users, ack.rate_limit_percentage_used)
+            with self._lock:
+                self._propagation_deadline = None
+            return
+
+    def _wait_for_propagation(self, error: MParticleValidationError) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._propagation_deadline is None:
+                self._propagation_deadline = now + self.propagation_timeout
+            remaining = self._propagation_deadline - now
+            if remaining <= 0:
+                return False
+            self._propagation_retries += 1
+        wait = min(self.propagation_wait, remaining)
+        if self._user_on_retry is not None:
+            self._user_on_retry(error, wait)
+        self.pacer.pause(wait)
+        return True
+
+    def _done(self, chunk: Chunk, slots: threading.Semaphore, future: Future[None]) -> None:
+        try:
+            if future.cancelled():
+                return
+            error = future.exception()
+            with self._lock:
+                if error is not None:
+                    if self._failure is None and not isinstance(error, _Stopped):
+                        self._failure = error
+                    self._stopping.set()
+                    return
+                self._users_sent += chunk.users
+                self._requests += 1
+                self._acked[chunk.index] = chunk
+                checkpoint = self._checkpoint
+                while self._next_index in self._acked:
+                    done = self._acked.pop(self._next_index)
+                    checkpoint = Checkpoint(
+                        done.last_row, checkpoint.users + done.users, checkpoint.chunks + 1
+                    )
+                    self._next_index += 1
+                self._checkpoint = checkpoint
+        finally:
+            slots.release()
+
+    # --- the main thread ---
+
+    def stop(self) -> None:
+        """Ask the load to stop: nothing new is sent; chunks in flight finish."""
+        self._stopping.set()
+
+    @property
+    def checkpoint(self) -> Checkpoint:
+        with self._lock:
+            return self._checkpoint
+
+    def progress(self) -> SeedingProgress:
+        stats = self.client.transport.stats.snapshot()
+        with self._lock:
+            return SeedingProgress(
+                users_sent=self._users_sent,
+                requests=self._requests,
+                retries=stats["retries"] + self._propagation_retries,
+                elapsed=time.monotonic() - self._started,
+                total_users=self.total_users,
+            )
+
+    def _tick(self, final: bool = False) -> None:
+        now = time.monotonic()
+        if self.on_progress is not None and (final or now >= self._next_progress):
+            self._next_progress = now + self.progress_interval
+            self.on_progress(self.progress())
+        if self.on_checkpoint is not None and (final or now >= self._next_checkpoint):
+            self._next_checkpoint = now + self.checkpoint_interval
+            checkpoint = self.checkpoint
+            if checkpoint != self._reported_checkpoint and (final or checkpoint.chunks):
+                self._reported_checkpoint = checkpoint
+                self.on_checkpoint(checkpoint)
+
+    def run(self, chunks: Iterable[Chunk]) -> SeedingReport:
+        """Send every chunk (chunk indexes must start at 0 and follow each other).
+
+        Stops at the first failure: nothing new is sent, requests in flight finish, the checkpoint is
+        reported, and the error is raised (:class:`SeedingRejectedError`, or the transport's error
+        after its retries).
+        """
+        self._started = time.monotonic()
+        self._next_progress = self._started + self.progress_interval
+        self._next_checkpoint = self._started + self.checkpoint_interval
+        slots = threading.Semaphore(self.concurrency * 2)
+        futures: set[Future[None]] = set()
+        source_error: BaseException | None = None
+        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mparticle-seed")
+        try:
+            try:
+                for chunk in chunks:
+                    while not slots.acquire(timeout=0.2):
+                        self._tick()
+                    if self._stopping.is_set():
+                        slots.release()
+                        break
+                    future = executor.submit(self._send, chunk)
+                    futures.add(future)
+                    future.add_done_callback(functools.partial(self._done, chunk, slots))
+                    if len(futures) > 4 * self.concurrency:
+                        futures = {f for f in futures if not f.done()}
+                    self._tick()
+            except BaseException as error:
+                # The source failed (or an invalid row in a single pass): stop and report what was sent.
+                source_error = error
+                self._stopping.set()
+            while any(not f.done() for f in futures):
+                if self._stopping.is_set():
+                    for f in futures:
+                        f.cancel()
+                time.sleep(0.05)
+                self._tick()
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        self._tick(final=True)
+        failure = source_error or self._failure
+        if failure is not None:
+            raise failure
+        if self._stopping.is_set():
+            raise MParticleError("The load was stopped before every user was sent.")
+        return self.report()
+
+    def report(self) -> SeedingReport:
+        stats = self.client.transport.stats.snapshot()
+        with self._lock:
+            return SeedingReport(
+                users_sent=self._users_sent,
+                requests=self._requests,
+                http_requests=stats["requests"],
+                retries=stats["retries"] + self._propagation_retries,
+                throttled=stats["throttled"],
+                propagation_retries=self._propagation_retries,
+                duration_seconds=time.monotonic() - self._started,
+                last_row=self._checkpoint.last_row,
+            )
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+
+    def __enter__(self) -> BulkSeeder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Stopped(Exception):
+    """A thread saw the stop flag before sending."""

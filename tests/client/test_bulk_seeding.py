@@ -1,0 +1,173 @@
+"""Packing, pacing and the bulk sender against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from airflow_provider_mparticle.client import MParticleServerError
+from airflow_provider_mparticle.client.bulk_seeding import (
+    BulkSeeder,
+    Pacer,
+    PackingLimits,
+    SeedingRejectedError,
+    encode_user,
+    pack,
+)
+from airflow_provider_mparticle.client.seed_mapping import SeedRowError
+from tests.conftest import VALID_DEFINITION
+
+
+def user(i, value=None, environment="development"):
+    return {
+        "environment": environment,
+        "identities": {"customer_id": f"c{i}"},
+        "calculated_attributes": {
+            "workspace": [
+                {"attribute_name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "seed": {"value": i if value is None else value}}
+            ]
+        },
+    }  # fmt: skip
+
+
+def encoded(users, limits=None):
+    limits = limits or PackingLimits()
+    return [(n, encode_user(u, n, limits)) for n, u in enumerate(users, start=1)]
+
+
+def test_pack_by_user_count():
+    chunks = list(pack(encoded([user(i) for i in range(250)]), PackingLimits(max_users=100)))
+    assert [c.users for c in chunks] == [100, 100, 50]
+    assert [c.index for c in chunks] == [0, 1, 2]
+    assert (chunks[1].first_row, chunks[1].last_row) == (101, 200)
+    assert json.loads(chunks[2].body)[0]["identities"]["customer_id"] == "c200"
+
+
+def test_pack_by_encoded_size_stays_under_the_limit():
+    users = [user(i, value="x" * 900) for i in range(10, 30)]  # all encode to the same size
+    size = len(encode_user(users[0], 1, PackingLimits()))
+    limits = PackingLimits(max_users=100, max_bytes=3 * size + 4)  # three users, two commas, brackets
+    chunks = list(pack(encoded(users, limits), limits))
+    assert [c.users for c in chunks] == [3, 3, 3, 3, 3, 3, 2]
+    assert all(len(c.body) <= limits.max_bytes for c in chunks)
+    assert len(chunks[0].body) == limits.max_bytes
+    assert sum(len(json.loads(c.body)) for c in chunks) == 20
+    tight = PackingLimits(max_users=100, max_bytes=3 * size + 3)
+    assert [c.users for c in pack(encoded(users, tight), tight)][:2] == [2, 2]
+
+
+def test_a_user_too_large_for_any_request_is_a_row_error():
+    with pytest.raises(SeedRowError, match=r"row 9, column '\*': the user encodes to \d+ bytes"):
+        encode_user(user(1, value="x" * 500), 9, PackingLimits(max_bytes=300))
+
+
+def test_pacer_ceiling_spaces_sends():
+    pacer = Pacer(max_users_per_second=1000)
+    started = time.monotonic()
+    for _ in range(5):
+        pacer.acquire(100)
+    # Five sends of 100 users at 1000 users/s: the fifth starts 0.4 s after the first.
+    assert time.monotonic() - started >= 0.39
+
+
+def test_pacer_slows_on_rate_limit_header_and_recovers():
+    pacer = Pacer(adjust_every=0)
+    for _ in range(20):
+        pacer.observe_ack(100, 10.0)
+    assert pacer.rate is None  # no sign of a limit: no pacing
+    pacer.observe_ack(100, 97.0)
+    lowered = pacer.rate
+    assert lowered is not None
+    pacer.observe_ack(100, 85.0)
+    assert pacer.rate < lowered
+    low = pacer.rate
+    pacer.observe_ack(100, 10.0)
+    assert pacer.rate > low
+    pacer.observe_throttled()
+    assert pacer.rate < low
+
+
+@pytest.fixture
+def ltv(client):
+    return client.calculated_attributes.create("LTV", VALID_DEFINITION)
+
+
+def test_sends_everything_exactly_with_progress_and_checkpoints(mparticle_settings, mparticle_emulator, ltv):
+    progress, checkpoints = [], []
+    users = [user(i) for i in range(1, 1001)]
+    with BulkSeeder(
+        mparticle_settings,
+        concurrency=4,
+        on_progress=progress.append,
+        progress_interval=0,
+        on_checkpoint=checkpoints.append,
+        checkpoint_interval=0,
+        total_users=1000,
+    ) as seeder:
+        report = seeder.run(pack(encoded(users), PackingLimits()))
+    assert (report.users_sent, report.requests, report.last_row) == (1000, 10, 1000)
+    seeds = mparticle_emulator.control.seeds()
+    assert len(seeds) == 1000
+    assert seeds['identities:{"customer_id":"c7"}']["LTV"]["seed"] == {"value": 7}
+    assert progress[-1].users_sent == 1000
+    assert progress[-1].percent == 100.0
+    assert checkpoints[-1].last_row == 1000
+    rows = [c.last_row for c in checkpoints]
+    assert rows == sorted(rows)
+
+
+def test_propagation_error_is_retried_until_the_definition_arrives(
+    mparticle_settings, mparticle_emulator, client
+):
+    mparticle_emulator.control.configure(propagation_seconds=0.8)
+    client.calculated_attributes.create("LTV", VALID_DEFINITION)
+    retries = []
+    with BulkSeeder(
+        mparticle_settings, concurrency=2, propagation_wait=0.2, on_retry=lambda e, w: retries.append(str(e))
+    ) as seeder:
+        report = seeder.run(pack(encoded([user(i) for i in range(1, 151)]), PackingLimits()))
+    assert report.users_sent == 150
+    assert report.propagation_retries >= 1
+    assert "No matching calculated attribute definition found" in retries[0]
+    assert len(mparticle_emulator.control.seeds()) == 150
+
+
+def test_propagation_retry_is_bounded(mparticle_settings, mparticle_emulator):
+    with (
+        BulkSeeder(
+            mparticle_settings, concurrency=1, propagation_timeout=0.3, propagation_wait=0.1
+        ) as seeder,
+        pytest.raises(SeedingRejectedError, match="LTV: No matching calculated attribute definition found"),
+    ):
+        seeder.run(pack(encoded([user(1)]), PackingLimits()))
+
+
+def test_other_400_stops_with_messages_and_rows(mparticle_settings, mparticle_emulator, ltv):
+    users = [user(i) for i in range(1, 301)]
+    users[204] = user(205, environment="staging")
+    with BulkSeeder(mparticle_settings, concurrency=1) as seeder, pytest.raises(SeedingRejectedError) as info:
+        seeder.run(pack(encoded(users), PackingLimits()))
+    assert info.value.row_numbers == tuple(range(201, 301))
+    assert info.value.messages == ["row 205: users[4]: environment must be production or development"]
+    assert "rows 201-300" in str(info.value)
+    assert seeder.checkpoint.last_row == 200
+    assert len(mparticle_emulator.control.seeds()) == 200
+
+
+def test_persistent_server_error_stops_and_keeps_the_watermark(mparticle_settings, mparticle_emulator, ltv):
+    control = mparticle_emulator.control
+
+    def chunks():
+        for chunk in pack(encoded([user(i) for i in range(1, 1001)]), PackingLimits()):
+            if chunk.index == 4:
+                control.add_fault(path="bulkcalculatedattributes", status=500)
+            yield chunk
+
+    with BulkSeeder(mparticle_settings, concurrency=1) as seeder, pytest.raises(MParticleServerError):
+        seeder.run(chunks())
+    accepted = [e for e in control.journal(path="bulkcalculatedattributes") if e["status"] == 202]
+    # The fault lands while chunk 2 or 3 is in flight (two chunks are read ahead at concurrency 1).
+    assert seeder.checkpoint.last_row == 100 * len(accepted)
+    assert 2 <= len(accepted) <= 4
