@@ -53,15 +53,17 @@ def dag_run_state(dag_id: str, env: dict[str, str]) -> str:
 def prepare(server: Any) -> dict[str, dict[str, Any]]:
     """Per-DAG run conf, after creating in the emulator what the DAGs expect to find there."""
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.testing.examples import create_pipeline
+    from airflow_provider_mparticle.testing.examples import create_ltv_attribute, create_pipeline
 
     with MParticleClient(server.client_settings()) as client:
         pipeline = create_pipeline(client)
+        create_ltv_attribute(client)
     return {"mparticle_warehouse_sync": {"pipeline_id": pipeline.id}}
 
 
 DEMO_DAGS = [
     "mparticle_seed_and_activate",
+    "mparticle_sharded_seed",
     "mparticle_warehouse_sync",
     "mparticle_data_plan",
     "adobe_computed_attributes",
@@ -104,6 +106,7 @@ def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
 
 def main() -> int:
     from airflow_provider_mparticle.testing.emulator import EmulatorServer
+    from airflow_provider_mparticle.testing.examples import create_example_warehouse
 
     shutil.rmtree(HOME, ignore_errors=True)
     LOGS.mkdir(parents=True)
@@ -117,6 +120,13 @@ def main() -> int:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(server.connection_uri_json()),
             "AIRFLOW_CONN_ADOBE_AEP_DEFAULT": json.dumps(server.adobe_connection_json()),
+            # The examples' warehouse: SQLite files in the demo's Airflow home.
+            "AIRFLOW_CONN_MPARTICLE_EXAMPLE_WAREHOUSE": json.dumps(
+                {"conn_type": "sqlite", "host": str(HOME / "warehouse.db")}
+            ),
+            "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE": json.dumps(
+                create_example_warehouse(str(HOME / "sharded-warehouse.db"), customers=1000)
+            ),
         }
         print("Preparing the Airflow metadata DB (SQLite) ...")
         migrate = airflow(["db", "migrate"], env, LOGS / "db-migrate.log")

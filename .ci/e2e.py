@@ -31,7 +31,11 @@ from airflow_provider_mparticle.testing.emulator.server import (
     client_settings,
     mparticle_connection_json,
 )
-from airflow_provider_mparticle.testing.examples import create_pipeline
+from airflow_provider_mparticle.testing.examples import (
+    create_example_warehouse,
+    create_ltv_attribute,
+    create_pipeline,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -42,6 +46,7 @@ AIRFLOW = [PYTHON, "-m", "airflow"]
 # killed and restarted.
 DEFAULT_DAGS = {
     "mparticle_seed_and_activate": "wait_for_calculation",
+    "mparticle_sharded_seed": "",
     "mparticle_warehouse_sync": "sync_users_from_warehouse",
     "mparticle_data_plan": "",
     "adobe_computed_attributes": "wait_lifetime_value",
@@ -188,6 +193,12 @@ class Deployment:
             "AIRFLOW__CORE__PARALLELISM": "8",
             "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(mparticle_connection_json(emulator)),
             "AIRFLOW_CONN_ADOBE_AEP_DEFAULT": json.dumps(adobe_connection_json(emulator)),
+            "AIRFLOW_CONN_MPARTICLE_EXAMPLE_WAREHOUSE": json.dumps(
+                {"conn_type": "sqlite", "host": str(self.work / "warehouse.db")}
+            ),
+            "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE": json.dumps(
+                create_example_warehouse(str(self.work / "sharded-warehouse.db"), customers=1000)
+            ),
         }
         self.start_process(
             "emulator",
@@ -204,6 +215,7 @@ class Deployment:
         # The Warehouse Sync example triggers a pipeline configured beforehand, as in a real workspace.
         with MParticleClient(client_settings(emulator)) as client:
             create_pipeline(client)
+            create_ltv_attribute(client)
 
     def wait_http(self, url: str, timeout: float) -> None:
         import urllib.request

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"seeding": "benchmarks.seeding"}
+BENCHMARKS = {"seeding": "benchmarks.seeding", "import_time": "benchmarks.import_time"}
 
 
 def main(argv: list[str] | None = None) -> int:

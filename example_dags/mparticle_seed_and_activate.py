@@ -1,4 +1,4 @@
-"""Calculated attributes as code: ensure the definition -> seed -> activate -> wait for the calculation.
+"""Calculated attributes as code: ensure the definition -> seed from SQL -> activate -> wait.
 
 The definition lives in ``calculated_attributes/lifetime_value.yaml`` next to this file. Downstream DAGs
 can be scheduled on the calculated attribute's asset, emitted when the calculation is done.
@@ -9,17 +9,21 @@ from __future__ import annotations
 import os
 
 import pendulum
-from airflow.sdk import DAG, XComArg, task
+from airflow.sdk import DAG, task
 
 from airflow_provider_mparticle.assets import calculated_attribute_asset
 from airflow_provider_mparticle.operators.calculated_attributes import (
     MParticleActivateCalculatedAttributeOperator,
     MParticleEnsureCalculatedAttributeOperator,
+    MParticleSeedCalculatedAttributesOperator,
 )
 from airflow_provider_mparticle.sensors.calculated_attributes import MParticleCalculationSensor
 
 WORKSPACE_ID = os.environ.get("MPARTICLE_WORKSPACE_ID", "1")
 CA_NAME = "Lifetime value"
+# The warehouse holding the values to seed: any common.sql connection (Snowflake, BigQuery, Postgres,
+# SQLite...); the demo points it at a SQLite file.
+WAREHOUSE_CONN_ID = "mparticle_example_warehouse"
 
 with DAG(
     dag_id="mparticle_seed_and_activate",
@@ -37,34 +41,38 @@ with DAG(
     )
     # [END howto_operator_mparticle_ensure_calculated_attribute]
 
-    # seed step: replaced by MParticleSeedCalculatedAttributesOperator when it lands
     @task
-    def seed(summary: dict) -> int:
-        from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+    def compute_lifetime_values() -> None:
+        """Stands in for the warehouse job that sums each customer's purchases before the cutoff."""
+        from airflow.sdk import BaseHook
 
-        lifetime_values = {"1001": "250.50", "1002": "99.00", "1003": "1200"}
-        users = [
+        warehouse = BaseHook.get_connection(WAREHOUSE_CONN_ID).get_hook()
+        warehouse.run(
+            [
+                "CREATE TABLE IF NOT EXISTS customer_ltv (mpid INTEGER PRIMARY KEY, ltv REAL)",
+                "DELETE FROM customer_ltv",
+                "INSERT INTO customer_ltv VALUES (1001, 250.5), (1002, 99.0), (1003, 1200.0)",
+            ]
+        )
+
+    # [START howto_operator_mparticle_seed_from_sql]
+    seeded = MParticleSeedCalculatedAttributesOperator(
+        task_id="seed_calculated_attribute",
+        sql_conn_id=WAREHOUSE_CONN_ID,
+        sql="SELECT mpid, ltv FROM customer_ltv",
+        mpid_column="mpid",
+        # Name, calculation type and cutoff date as the ensure task found or made them.
+        calculated_attributes=[
             {
-                "environment": "development",
-                "mpid": int(mpid),
-                "calculated_attributes": {
-                    "workspace": [
-                        {
-                            "attribute_name": summary["name"],
-                            "calculation_type": summary["calculation_type"],
-                            "cutoff_date": summary["cutoff_date"],
-                            "seed": {"value": value},
-                        }
-                    ]
-                },
+                "name": "{{ ti.xcom_pull(task_ids='ensure_calculated_attribute', key='calculated_attribute')['name'] }}",
+                "calculation_type": "{{ ti.xcom_pull(task_ids='ensure_calculated_attribute', key='calculated_attribute')['calculation_type'] }}",
+                "cutoff_date": "{{ ti.xcom_pull(task_ids='ensure_calculated_attribute', key='calculated_attribute')['cutoff_date'] }}",
+                "column": "ltv",
             }
-            for mpid, value in lifetime_values.items()
-        ]
-        with MParticleHook().get_client() as client:
-            client.seeding.seed_users(users)
-        return len(users)
-
-    seeded = seed(XComArg(ensure, key="calculated_attribute"))
+        ],
+        environment="development",
+    )
+    # [END howto_operator_mparticle_seed_from_sql]
 
     # [START howto_operator_mparticle_activate_calculated_attribute]
     activate = MParticleActivateCalculatedAttributeOperator(
@@ -84,4 +92,4 @@ with DAG(
     )
     # [END howto_sensor_mparticle_calculation]
 
-    ensure >> seeded >> activate >> wait
+    [ensure, compute_lifetime_values()] >> seeded >> activate >> wait

@@ -65,3 +65,47 @@ def create_pipeline(
         api.create_connection(CONNECTION)
         api.create_data_model(DATA_MODEL)
     return api.create_pipeline(pipeline_body(pipeline_id, **changes))
+
+
+# --- Seeding examples ------------------------------------------------------------------------------
+
+LTV_DEFINITION: dict[str, Any] = {
+    "recipe_type": "event",
+    "data_point": {
+        "type": "event",
+        "event_name": "Purchase",
+        "event_type": "commerce_event",
+        "custom_event_type": "purchase",
+        "attribute_name": "Total Amount",
+        "attribute_category": "product_attribute",
+    },
+    "conditions": [],
+    "calculation_type": "sum",
+    "time_period": {"type": "since", "date": "2026-01-01T00:00:00"},
+    "seeding": {"cutoff_date": "2026-06-01T00:00:00"},
+}
+
+
+def create_ltv_attribute(client: MParticleClient, name: str = "LTV") -> int:
+    """The calculated attribute the sharded seeding example seeds (created if missing); returns its id."""
+    existing = client.calculated_attributes.find_by_name(name)
+    if existing is not None:
+        return existing.id
+    return client.calculated_attributes.create(name, LTV_DEFINITION)
+
+
+def create_example_warehouse(path: str, customers: int = 1000) -> dict[str, Any]:
+    """A SQLite 'warehouse' with a ``customer_ltv`` table (id, customer_id, ltv) of ``customers`` rows.
+
+    Returns the JSON form of a ``sqlite`` connection to it (for ``AIRFLOW_CONN_...``).
+    """
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE IF EXISTS customer_ltv")
+        db.execute("CREATE TABLE customer_ltv (id INTEGER PRIMARY KEY, customer_id TEXT, ltv REAL)")
+        db.executemany(
+            "INSERT INTO customer_ltv VALUES (?, ?, ?)",
+            [(i, f"c{i}", round(i * 1.5, 2)) for i in range(1, customers + 1)],
+        )
+    return {"conn_type": "sqlite", "host": path}

@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from tests.conftest import run_dag
+
+
+@pytest.fixture(autouse=True)
+def warehouse(tmp_path, monkeypatch):
+    """The SQLite 'warehouse' the example seeds from."""
+    connection = {"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")}
+    monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_EXAMPLE_WAREHOUSE", json.dumps(connection))
 
 
 def test_seed_and_activate_dag(airflow_db, mparticle_conn_id, mparticle_emulator):
@@ -19,9 +30,9 @@ def test_seed_and_activate_dag(airflow_db, mparticle_conn_id, mparticle_emulator
     assert ca["draft_definition"] is None
     seeds = control.seeds("Lifetime value")
     assert {user: s["Lifetime value"]["seed"]["value"] for user, s in seeds.items()} == {
-        "mpid:1001": "250.50",
-        "mpid:1002": "99.00",
-        "mpid:1003": "1200",
+        "mpid:1001": 250.5,
+        "mpid:1002": 99.0,
+        "mpid:1003": 1200.0,
     }
     reads = control.journal(path=f"/calculatedattributes/{ca['id']}/calculation", method="GET")
     assert len(reads) == 2

@@ -7,7 +7,7 @@ import json
 import pathlib
 import sqlite3
 
-from tests.conftest import VALID_DEFINITION
+from airflow_provider_mparticle.testing.examples import create_example_warehouse, create_ltv_attribute
 
 EXAMPLE = pathlib.Path(__file__).parents[2] / "example_dags" / "mparticle_sharded_seed.py"
 
@@ -20,17 +20,12 @@ def load_dag():
 
 
 def test_sharded_seed_dag(airflow_db, mparticle_conn_id, mparticle_emulator, client, tmp_path, monkeypatch):
-    client.calculated_attributes.create("LTV", VALID_DEFINITION)
+    create_ltv_attribute(client)
     db = tmp_path / "warehouse.db"
+    connection = create_example_warehouse(str(db), customers=1000)
     with sqlite3.connect(db) as c:
-        c.execute("create table customer_ltv (id integer primary key, customer_id text, ltv real)")
-        c.executemany(
-            "insert into customer_ltv values (?, ?, ?)", [(i, f"c{i}", i / 2) for i in range(1, 1001)]
-        )
         c.execute("update customer_ltv set ltv = null where id = 500")  # one invalid row: skipped
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE", json.dumps({"conn_type": "sqlite", "host": str(db)})
-    )
+    monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_SEED_SOURCE", json.dumps(connection))
 
     dag_run = load_dag().test()
 
@@ -39,6 +34,6 @@ def test_sharded_seed_dag(airflow_db, mparticle_conn_id, mparticle_emulator, cli
     assert states == {0: "success", 1: "success", 2: "success", 3: "success"}
     seeds = mparticle_emulator.control.seeds()
     assert len(seeds) == 999
-    assert seeds['identities:{"customer_id":"c1000"}']["LTV"]["seed"] == {"value": 500.0}
+    assert seeds['identities:{"customer_id":"c1000"}']["LTV"]["seed"] == {"value": 1500.0}
     bulk = mparticle_emulator.control.journal(path="bulkcalculatedattributes")
     assert len(bulk) == 12  # 4 shards x 250 rows, 100 users per request
