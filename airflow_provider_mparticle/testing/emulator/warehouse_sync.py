@@ -362,6 +362,12 @@ class WarehouseSyncBackend:
         for run_id in [r.id for r in self.runs.values() if r.pipeline_id == pipeline_id]:
             del self.runs[run_id]
 
+    def delete_connection(self, connection_id: str) -> None:
+        self.delete_used(self.connections, connection_id, "Connection", "connection_id")
+
+    def delete_data_model(self, model_id: str) -> None:
+        self.delete_used(self.data_models, model_id, "Data model", "data_model_id")
+
     def delete_used(self, store: dict[str, StoredResource], item_id: str, what: str, key: str) -> None:
         self._get(store, item_id, what)
         users = sorted(p for p, item in self.pipelines.items() if item.body.get(key) == item_id)
@@ -503,8 +509,9 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         what: str,
         to_json: Callable[[StoredResource], dict[str, Any]],
         put: Callable[[Any, str | None], StoredResource],
+        delete: Callable[[str], None],
     ) -> None:
-        """GET, POST (create) and PUT (replace) of one kind of resource, each answering its JSON."""
+        """GET, POST (create) and PUT (replace) of one kind of resource answering its JSON; DELETE."""
 
         @app.get(path + "/{item_id}", name=f"get {what}")
         async def get_item(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
@@ -520,6 +527,12 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         async def update_item(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
             guard(request, workspace_id)
             return JSONResponse(to_json(put(await read_json(request), item_id)))
+
+        @app.delete(path + "/{item_id}", name=f"delete {what}")
+        async def delete_item(request: Request, workspace_id: str, item_id: str) -> Response:
+            guard(request, workspace_id)
+            delete(item_id)
+            return Response(status_code=204)
 
     def fault_route(
         path: str,
@@ -557,13 +570,8 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         "Connection",
         backend.connection_json,
         backend.put_connection,
+        backend.delete_connection,
     )
-
-    @app.delete(base + "/connections/{item_id}")
-    async def delete_connection(request: Request, workspace_id: str, item_id: str) -> Response:
-        guard(request, workspace_id)
-        backend.delete_used(backend.connections, item_id, "Connection", "connection_id")
-        return Response(status_code=204)
 
     # --- data models ------------------------------------------------------------------------------
 
@@ -578,13 +586,8 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         "Data model",
         backend.data_model_json,
         backend.put_data_model,
+        backend.delete_data_model,
     )
-
-    @app.delete(base + "/data-models/{item_id}")
-    async def delete_model(request: Request, workspace_id: str, item_id: str) -> Response:
-        guard(request, workspace_id)
-        backend.delete_used(backend.data_models, item_id, "Data model", "data_model_id")
-        return Response(status_code=204)
 
     # --- pipelines --------------------------------------------------------------------------------
 
@@ -607,13 +610,14 @@ def register(app: FastAPI, state: EmulatorState) -> None:
             )
         return JSONResponse({"pipeline_run_id": run.id, "status": "attempt_requested"})
 
-    item_routes(pipelines, "pipelines", "Pipeline", backend.pipeline_json, backend.put_pipeline)
-
-    @app.delete(pipelines + "/{item_id}")
-    async def delete_pipeline(request: Request, workspace_id: str, item_id: str) -> Response:
-        guard(request, workspace_id)
-        backend.delete_pipeline(item_id)
-        return Response(status_code=204)
+    item_routes(
+        pipelines,
+        "pipelines",
+        "Pipeline",
+        backend.pipeline_json,
+        backend.put_pipeline,
+        backend.delete_pipeline,
+    )
 
     @app.get(pipelines + "/{item_id}/report")
     async def report(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
