@@ -83,7 +83,11 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         return self._settings
 
     def get_client(self, pool_size: int | None = None, on_retry: RetryObserver | None = None) -> ClientT:
-        """A synchronous client; the caller closes it (it is a context manager)."""
+        """A synchronous client; the caller closes it (it is a context manager).
+
+        :param pool_size: connections kept per host (default: the hook's ``default_pool_size``).
+        :param on_retry: called with the error and the wait before each retry (default: a warning).
+        """
         return self.client_class()(
             self.settings,
             pool_size=self.default_pool_size if pool_size is None else pool_size,
@@ -91,7 +95,10 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         )
 
     async def aget_client(self, pool_size: int | None = None) -> AsyncClientT:
-        """An asynchronous client (for triggers); the caller closes it with ``aclose()``."""
+        """An asynchronous client (for triggers); the caller closes it with ``aclose()``.
+
+        :param pool_size: connections kept per host (default: the hook's ``default_async_pool_size``).
+        """
         return self.async_client_class()(
             await self.aget_settings(),
             pool_size=self.default_async_pool_size if pool_size is None else pool_size,
