@@ -4,31 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
+from airflow_provider_mparticle.hooks.base import ApiClientHook, number_extra
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_mparticle.client.adobe import AdobeClient, AdobeClientSettings, AsyncAdobeClient
-    from airflow_provider_mparticle.client.core import RetryObserver
 
 # Connection extras (the client id and secret are the login and password, masked by Airflow).
 _EXTRAS = frozenset(
     {"org_id", "sandbox_name", "scopes", "platform_url", "ims_token_url", "timeout", "max_attempts"}
     | {"max_elapsed", "verify"}
 )
-
-
-def _number(extra: dict[str, Any], name: str, default: float) -> float:
-    value = extra.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        from airflow_provider_mparticle.client import MParticleConfigError
-
-        raise MParticleConfigError(f"Connection extra {name!r} must be a number, got {value!r}.") from None
 
 
 def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
@@ -61,10 +48,10 @@ def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
             scopes=tuple(scopes),
             platform_url=extra.get("platform_url") or None,
             ims_token_url=extra.get("ims_token_url") or None,
-            timeout=_number(extra, "timeout", 30.0),
+            timeout=number_extra(extra, "timeout", 30.0),
             retry=RetrySettings(
-                max_attempts=int(_number(extra, "max_attempts", RetrySettings.max_attempts)),
-                max_elapsed=_number(extra, "max_elapsed", RetrySettings.max_elapsed),
+                max_attempts=int(number_extra(extra, "max_attempts", RetrySettings.max_attempts)),
+                max_elapsed=number_extra(extra, "max_elapsed", RetrySettings.max_elapsed),
             ),
             verify=verify if isinstance(verify, bool | str) else True,
         )
@@ -72,7 +59,7 @@ def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
         raise MParticleConfigError(f"Connection {conn.conn_id!r}: {error}") from None
 
 
-class AdobeExperiencePlatformHook(BaseHook):
+class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeClient", "AsyncAdobeClient"]):
     """Interact with Adobe Experience Platform: hands out configured sync and async clients for one sandbox.
 
     The connection holds the OAuth server-to-server client id (login, also the ``x-api-key``) and client
@@ -87,39 +74,24 @@ class AdobeExperiencePlatformHook(BaseHook):
     conn_type = "adobe_aep"
     hook_name = "Adobe Experience Platform"
 
+    service_name = "Adobe Experience Platform"
+
     def __init__(self, adobe_aep_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self.adobe_aep_conn_id = adobe_aep_conn_id
-        self._settings: AdobeClientSettings | None = None
+        super().__init__(**kwargs)
 
-    @property
-    def settings(self) -> AdobeClientSettings:
-        """Client settings read from the connection (once per hook)."""
-        if self._settings is None:
-            self._settings = adobe_settings_from_connection(self.get_connection(self.adobe_aep_conn_id))
-        return self._settings
+    def settings_from_connection(self, conn: Connection) -> AdobeClientSettings:
+        return adobe_settings_from_connection(conn)
 
-    async def aget_settings(self) -> AdobeClientSettings:
-        """Client settings, looking the connection up without blocking the event loop (for triggers)."""
-        if self._settings is None:
-            conn = await self.aget_connection(self.adobe_aep_conn_id)
-            self._settings = adobe_settings_from_connection(conn)
-        return self._settings
-
-    def get_client(self, pool_size: int = 4, on_retry: RetryObserver | None = None) -> AdobeClient:
-        """A synchronous client; the caller closes it (it is a context manager)."""
+    def client_class(self) -> type[AdobeClient]:
         from airflow_provider_mparticle.client.adobe import AdobeClient
 
-        return AdobeClient(self.settings, pool_size=pool_size, on_retry=on_retry or self._log_retry)
+        return AdobeClient
 
-    async def aget_client(self, pool_size: int = 4) -> AsyncAdobeClient:
-        """An asynchronous client (for triggers); the caller closes it with ``aclose()``."""
+    def async_client_class(self) -> type[AsyncAdobeClient]:
         from airflow_provider_mparticle.client.adobe import AsyncAdobeClient
 
-        return AsyncAdobeClient(await self.aget_settings(), pool_size=pool_size, on_retry=self._log_retry)
-
-    def _log_retry(self, error: BaseException, wait: float) -> None:
-        self.log.warning("Adobe Experience Platform request failed (%s); retrying in %.1f s", error, wait)
+        return AsyncAdobeClient
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetch an IMS token and list one computed attribute of the sandbox."""

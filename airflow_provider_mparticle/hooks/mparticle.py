@@ -4,30 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseHook
+from airflow_provider_mparticle.hooks.base import ApiClientHook, number_extra
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_mparticle.client import AsyncMParticleClient, ClientSettings, MParticleClient
-    from airflow_provider_mparticle.client.core import RetryObserver
 
 # Connection extras and the client setting each one feeds. Secrets are ``format: password`` in the
 # connection form (see get_provider_info) and are masked by Airflow.
 _TEXT_EXTRAS = ("workspace_id", "account_id", "s2s_url", "api_url", "token_url")
 _SECRET_EXTRAS = ("client_id", "client_secret")
-
-
-def _float_extra(extra: dict[str, Any], name: str, default: float) -> float:
-    value = extra.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        from airflow_provider_mparticle.client import MParticleConfigError
-
-        raise MParticleConfigError(f"Connection extra {name!r} must be a number, got {value!r}.") from None
 
 
 def settings_from_connection(conn: Connection) -> ClientSettings:
@@ -53,8 +40,8 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
         raise MParticleConfigError(f"Connection {conn.conn_id!r} has unknown extra field(s): {names}.")
     try:
         retry = RetrySettings(
-            max_attempts=int(_float_extra(extra, "max_attempts", RetrySettings.max_attempts)),
-            max_elapsed=_float_extra(extra, "max_elapsed", RetrySettings.max_elapsed),
+            max_attempts=int(number_extra(extra, "max_attempts", RetrySettings.max_attempts)),
+            max_elapsed=number_extra(extra, "max_elapsed", RetrySettings.max_elapsed),
         )
         verify = extra.get("verify", True)
         return ClientSettings(
@@ -68,7 +55,7 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
             s2s_url=extra.get("s2s_url") or None,
             api_url=extra.get("api_url") or None,
             token_url=extra.get("token_url") or None,
-            timeout=_float_extra(extra, "timeout", 30.0),
+            timeout=number_extra(extra, "timeout", 30.0),
             retry=retry,
             verify=verify if isinstance(verify, bool | str) else True,
         )
@@ -76,7 +63,7 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
         raise MParticleConfigError(f"Connection {conn.conn_id!r}: {error}") from None
 
 
-class MParticleHook(BaseHook):
+class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
     """Interact with mParticle: hands out configured sync and async clients for one workspace.
 
     The connection holds the workspace API key and secret (login / password, for seeding) and, in its
@@ -90,39 +77,25 @@ class MParticleHook(BaseHook):
     conn_type = "mparticle"
     hook_name = "mParticle"
 
+    service_name = "mParticle"
+    default_pool_size = 16
+
     def __init__(self, mparticle_conn_id: str = default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
         self.mparticle_conn_id = mparticle_conn_id
-        self._settings: ClientSettings | None = None
+        super().__init__(**kwargs)
 
-    @property
-    def settings(self) -> ClientSettings:
-        """Client settings read from the connection (once per hook)."""
-        if self._settings is None:
-            self._settings = settings_from_connection(self.get_connection(self.mparticle_conn_id))
-        return self._settings
+    def settings_from_connection(self, conn: Connection) -> ClientSettings:
+        return settings_from_connection(conn)
 
-    async def aget_settings(self) -> ClientSettings:
-        """Client settings, looking the connection up without blocking the event loop (for triggers)."""
-        if self._settings is None:
-            conn = await self.aget_connection(self.mparticle_conn_id)
-            self._settings = settings_from_connection(conn)
-        return self._settings
-
-    def get_client(self, pool_size: int = 16, on_retry: RetryObserver | None = None) -> MParticleClient:
-        """A synchronous client; the caller closes it (it is a context manager)."""
+    def client_class(self) -> type[MParticleClient]:
         from airflow_provider_mparticle.client import MParticleClient
 
-        return MParticleClient(self.settings, pool_size=pool_size, on_retry=on_retry or self._log_retry)
+        return MParticleClient
 
-    async def aget_client(self, pool_size: int = 4) -> AsyncMParticleClient:
-        """An asynchronous client (for triggers); the caller closes it with ``aclose()``."""
+    def async_client_class(self) -> type[AsyncMParticleClient]:
         from airflow_provider_mparticle.client import AsyncMParticleClient
 
-        return AsyncMParticleClient(await self.aget_settings(), pool_size=pool_size, on_retry=self._log_retry)
-
-    def _log_retry(self, error: BaseException, wait: float) -> None:
-        self.log.warning("mParticle request failed (%s); retrying in %.1f s", error, wait)
+        return AsyncMParticleClient
 
     def test_connection(self) -> tuple[bool, str]:
         """Check every credential set the connection holds; the message says which one failed."""

@@ -848,7 +848,45 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         return "updated"
 
 
-class MParticleActivateCalculatedAttributeOperator(BaseOperator):
+class _OneCalculatedAttributeOperator(BaseOperator):
+    """An operator acting on one existing calculated attribute, given by id or exact name.
+
+    :param ca_id: the calculated attribute's id (templated).
+    :param ca_name: or its exact name (templated).
+    :param mparticle_conn_id: the ``mparticle`` connection.
+    """
+
+    template_fields: Sequence[str] = ("ca_id", "ca_name")
+    operator_extra_links = (MParticleCalculatedAttributeLink(),)
+    ui_color = "#e6f0ff"
+
+    def __init__(
+        self,
+        *,
+        ca_id: int | str | None = None,
+        ca_name: str | None = None,
+        mparticle_conn_id: str = "mparticle_default",
+        **kwargs: Any,
+    ) -> None:
+        from airflow_provider_mparticle.sensors.calculated_attributes import check_id_or_name
+
+        super().__init__(**kwargs)
+        check_id_or_name(ca_id, ca_name)
+        self.ca_id = ca_id
+        self.ca_name = ca_name
+        self.mparticle_conn_id = mparticle_conn_id
+
+    def _resolve(self, context: Context, client: MParticleClient) -> CalculatedAttribute:
+        """Find the calculated attribute (failing the task if it is missing) and publish its link."""
+        from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
+        from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
+
+        ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
+        publish_calculated_attribute(context, client.settings.require_workspace(), ca.id, ca.name)
+        return ca
+
+
+class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperator):
     """Activate a calculated attribute's draft definition, and optionally wait for its calculation.
 
     Activating a calculated attribute that is already active and has no draft is a no-op (so reruns
@@ -866,33 +904,20 @@ class MParticleActivateCalculatedAttributeOperator(BaseOperator):
     :param mparticle_conn_id: the ``mparticle`` connection.
     """
 
-    template_fields: Sequence[str] = ("ca_id", "ca_name")
-    operator_extra_links = (MParticleCalculatedAttributeLink(),)
-    ui_color = "#e6f0ff"
-
     def __init__(
         self,
         *,
-        ca_id: int | str | None = None,
-        ca_name: str | None = None,
         wait_for_calculation: bool = False,
         poll_interval: float = 60.0,
         timeout: float | dt.timedelta = dt.timedelta(days=7),
         deferrable: bool | None = None,
-        mparticle_conn_id: str = "mparticle_default",
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_mparticle.sensors.calculated_attributes import check_id_or_name
-
         super().__init__(**kwargs)
-        check_id_or_name(ca_id, ca_name)
-        self.ca_id = ca_id
-        self.ca_name = ca_name
         self.wait_for_calculation = wait_for_calculation
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
-        self.mparticle_conn_id = mparticle_conn_id
 
     def _activate(self, client: MParticleClient, ca: CalculatedAttribute) -> bool:
         from airflow_provider_mparticle.client import MParticleValidationError
@@ -924,12 +949,8 @@ class MParticleActivateCalculatedAttributeOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         import time
 
-        from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
-        from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
-
         with _client(self.mparticle_conn_id) as client:
-            ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
-            publish_calculated_attribute(context, client.settings.require_workspace(), ca.id, ca.name)
+            ca = self._resolve(context, client)
             result: dict[str, Any] = {
                 "ca_id": ca.id,
                 "name": ca.name,
@@ -1004,7 +1025,7 @@ class MParticleActivateCalculatedAttributeOperator(BaseOperator):
         return {**(result or {}), **payload}
 
 
-class MParticleDeleteCalculatedAttributeDraftOperator(BaseOperator):
+class MParticleDeleteCalculatedAttributeDraftOperator(_OneCalculatedAttributeOperator):
     """Discard a calculated attribute's draft definition (the active definition, if any, stays).
 
     :param ca_id: the calculated attribute's id (templated).
@@ -1013,36 +1034,16 @@ class MParticleDeleteCalculatedAttributeDraftOperator(BaseOperator):
     :param mparticle_conn_id: the ``mparticle`` connection.
     """
 
-    template_fields: Sequence[str] = ("ca_id", "ca_name")
-    operator_extra_links = (MParticleCalculatedAttributeLink(),)
-    ui_color = "#e6f0ff"
-
-    def __init__(
-        self,
-        *,
-        ca_id: int | str | None = None,
-        ca_name: str | None = None,
-        missing_ok: bool = False,
-        mparticle_conn_id: str = "mparticle_default",
-        **kwargs: Any,
-    ) -> None:
-        from airflow_provider_mparticle.sensors.calculated_attributes import check_id_or_name
-
+    def __init__(self, *, missing_ok: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_id_or_name(ca_id, ca_name)
-        self.ca_id = ca_id
-        self.ca_name = ca_name
         self.missing_ok = missing_ok
-        self.mparticle_conn_id = mparticle_conn_id
 
     def execute(self, context: Context) -> int | None:
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
-        from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
-        from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
 
         with _client(self.mparticle_conn_id) as client:
             try:
-                ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
+                ca = self._resolve(context, client)
             except MParticleTaskFailure:
                 if not self.missing_ok:
                     raise
@@ -1050,7 +1051,6 @@ class MParticleDeleteCalculatedAttributeDraftOperator(BaseOperator):
                     "Calculated attribute %s does not exist; nothing to do.", self.ca_id or self.ca_name
                 )
                 return None
-            publish_calculated_attribute(context, client.settings.require_workspace(), ca.id, ca.name)
             if ca.draft_definition is None:
                 self.log.info("%s has no draft definition; nothing to discard.", _label(ca).capitalize())
             else:

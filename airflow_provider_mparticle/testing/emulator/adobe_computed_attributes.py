@@ -25,7 +25,7 @@ from urllib.parse import parse_qs
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
+from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError, read_json
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -458,15 +458,7 @@ def _ims_error(status: int, error: str, description: str) -> JSONResponse:
 
 
 async def _body(request: Request) -> Any:
-    import json
-
-    raw = await request.body()
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise _bad("The request body is not valid JSON.") from None
+    return await read_json(request, malformed=_bad("The request body is not valid JSON."))
 
 
 def register(app: FastAPI, state: EmulatorState) -> None:

@@ -21,6 +21,8 @@ from airflow_provider_mparticle.testing.emulator.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI
 
     from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
@@ -414,23 +416,19 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         backend.update(ca_id, await read_json(request))
         return Response(status_code=204)
 
-    @app.delete(base + "/{ca_id}")
-    async def delete(request: Request, workspace_id: str, ca_id: int) -> Response:
-        guard(request, workspace_id)
-        backend.delete(ca_id)
-        return Response(status_code=204)
+    def action_route(method: str, path: str, action: Callable[[int], object]) -> None:
+        """A route that applies ``action`` to one calculated attribute and answers 204."""
 
-    @app.delete(base + "/{ca_id}/draft")
-    async def delete_draft(request: Request, workspace_id: str, ca_id: int) -> Response:
-        guard(request, workspace_id)
-        backend.delete_draft(ca_id)
-        return Response(status_code=204)
+        async def endpoint(request: Request, workspace_id: str, ca_id: int) -> Response:
+            guard(request, workspace_id)
+            action(ca_id)
+            return Response(status_code=204)
 
-    @app.post(base + "/{ca_id}/activation")
-    async def activate(request: Request, workspace_id: str, ca_id: int) -> Response:
-        guard(request, workspace_id)
-        backend.activate(ca_id)
-        return Response(status_code=204)
+        app.add_api_route(base + path, endpoint, methods=[method], name=action.__name__)
+
+    action_route("DELETE", "/{ca_id}", backend.delete)
+    action_route("DELETE", "/{ca_id}/draft", backend.delete_draft)
+    action_route("POST", "/{ca_id}/activation", backend.activate)
 
     @app.get(base + "/{ca_id}/activation")
     async def activation(request: Request, workspace_id: str, ca_id: int) -> JSONResponse:

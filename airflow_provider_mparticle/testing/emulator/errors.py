@@ -54,12 +54,13 @@ def not_found(message: str) -> EmulatorHTTPError:
     return EmulatorHTTPError(404, message)
 
 
-async def read_json(request: Request) -> Any:
-    """The request body as JSON, or mParticle's 400 for malformed JSON."""
+async def read_json(request: Request, malformed: EmulatorHTTPError | None = None) -> Any:
+    """The request body as JSON (None when empty); malformed JSON raises ``malformed``, by default
+    mParticle's 400."""
     raw = await request.body()
     if not raw:
         return None
     try:
         return json.loads(raw)
     except ValueError:
-        raise EmulatorHTTPError(400, "The request JSON was malformed.") from None
+        raise malformed or EmulatorHTTPError(400, "The request JSON was malformed.") from None

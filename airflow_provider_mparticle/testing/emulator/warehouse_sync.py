@@ -30,6 +30,8 @@ from airflow_provider_mparticle.testing.emulator.errors import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fastapi import FastAPI
 
     from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
@@ -162,13 +164,36 @@ class WarehouseSyncBackend:
             "last_modified_by": ACTOR if item.modified_on else None,
         }
 
-    def _check_id(self, body: dict[str, Any], path_id: str | None) -> str:
+    def _check_id(self, body: Any, path_id: str | None) -> str:
+        """The id of a resource body (which must be a JSON object), matching the path's when updating."""
+        if not isinstance(body, dict):
+            raise bad_request("The request JSON was malformed.")
         item_id = body.get("id")
         if not isinstance(item_id, str) or not SLUG.match(item_id):
             raise bad_request("Field 'id' is required and may contain only letters, numbers, _ and -.")
         if path_id is not None and item_id != path_id:
             raise bad_request(f"Field 'id' ({item_id}) does not match the path ({path_id}).")
         return item_id
+
+    def _store(
+        self,
+        store: dict[str, StoredResource],
+        what: str,
+        body: dict[str, Any],
+        item_id: str,
+        path_id: str | None,
+    ) -> StoredResource:
+        """Create (path_id None) or replace a validated resource; replacing it clears its fault."""
+        if path_id is None and item_id in store:
+            raise bad_request(f"{what} {item_id} already exists.")
+        if path_id is not None:
+            existing = self._get(store, path_id, what)
+            # The reference: updating the affected resource clears the fault.
+            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
+            return existing
+        item = StoredResource(dict(body), self.now)
+        store[item_id] = item
+        return item
 
     # --- connections ------------------------------------------------------------------------------
 
@@ -190,8 +215,6 @@ class WarehouseSyncBackend:
         }
 
     def put_connection(self, body: Any, path_id: str | None) -> StoredResource:
-        if not isinstance(body, dict):
-            raise bad_request("The request JSON was malformed.")
         item_id = self._check_id(body, path_id)
         errors = []
         if not body.get("name"):
@@ -204,16 +227,7 @@ class WarehouseSyncBackend:
             errors.append("Field 'config' is required.")
         if errors:
             raise bad_request(errors)
-        if path_id is None and item_id in self.connections:
-            raise bad_request(f"Connection {item_id} already exists.")
-        if path_id is not None:
-            existing = self._get(self.connections, path_id, "Connection")
-            # The reference: updating the affected resource clears the fault.
-            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
-            return existing
-        item = StoredResource(dict(body), self.now)
-        self.connections[item_id] = item
-        return item
+        return self._store(self.connections, "Connection", body, item_id, path_id)
 
     # --- data models ------------------------------------------------------------------------------
 
@@ -231,8 +245,6 @@ class WarehouseSyncBackend:
         }
 
     def put_data_model(self, body: Any, path_id: str | None) -> StoredResource:
-        if not isinstance(body, dict):
-            raise bad_request("The request JSON was malformed.")
         item_id = self._check_id(body, path_id)
         errors = []
         if not body.get("name"):
@@ -243,15 +255,7 @@ class WarehouseSyncBackend:
             errors.append("Field 'config.sql_query' is required.")
         if errors:
             raise bad_request(errors)
-        if path_id is None and item_id in self.data_models:
-            raise bad_request(f"Data model {item_id} already exists.")
-        if path_id is not None:
-            existing = self._get(self.data_models, path_id, "Data model")
-            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
-            return existing
-        item = StoredResource(dict(body), self.now)
-        self.data_models[item_id] = item
-        return item
+        return self._store(self.data_models, "Data model", body, item_id, path_id)
 
     # --- pipelines --------------------------------------------------------------------------------
 
@@ -304,8 +308,6 @@ class WarehouseSyncBackend:
                 pipeline.fault = []
 
     def put_pipeline(self, body: Any, path_id: str | None) -> StoredResource:
-        if not isinstance(body, dict):
-            raise bad_request("The request JSON was malformed.")
         item_id = self._check_id(body, path_id)
         errors = []
         for name in ("name", "connection_id", "data_model_id"):
@@ -352,21 +354,19 @@ class WarehouseSyncBackend:
             )
             if active >= MAX_ACTIVE_PIPELINES:
                 raise bad_request(f"A workspace can have at most {MAX_ACTIVE_PIPELINES} active pipelines.")
-        if path_id is None and item_id in self.pipelines:
-            raise bad_request(f"Pipeline {item_id} already exists.")
-        if path_id is not None:
-            existing = self._get(self.pipelines, path_id, "Pipeline")
-            existing.body, existing.modified_on, existing.fault = dict(body), self.now, []
-            return existing
-        item = StoredResource(dict(body), self.now)
-        self.pipelines[item_id] = item
-        return item
+        return self._store(self.pipelines, "Pipeline", body, item_id, path_id)
 
     def delete_pipeline(self, pipeline_id: str) -> None:
         self._get(self.pipelines, pipeline_id, "Pipeline")
         del self.pipelines[pipeline_id]
         for run_id in [r.id for r in self.runs.values() if r.pipeline_id == pipeline_id]:
             del self.runs[run_id]
+
+    def delete_connection(self, connection_id: str) -> None:
+        self.delete_used(self.connections, connection_id, "Connection", "connection_id")
+
+    def delete_data_model(self, model_id: str) -> None:
+        self.delete_used(self.data_models, model_id, "Data model", "data_model_id")
 
     def delete_used(self, store: dict[str, StoredResource], item_id: str, what: str, key: str) -> None:
         self._get(store, item_id, what)
@@ -503,6 +503,53 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         state.check_bearer(request.headers.get("authorization"))
         state.check_workspace(workspace_id)
 
+    def item_routes(
+        path: str,
+        store: str,  # the backend's attribute (reset() replaces the dicts)
+        what: str,
+        to_json: Callable[[StoredResource], dict[str, Any]],
+        put: Callable[[Any, str | None], StoredResource],
+        delete: Callable[[str], None],
+    ) -> None:
+        """GET, POST (create) and PUT (replace) of one kind of resource answering its JSON; DELETE."""
+
+        @app.get(path + "/{item_id}", name=f"get {what}")
+        async def get_item(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+            guard(request, workspace_id)
+            return JSONResponse(to_json(backend._get(getattr(backend, store), item_id, what)))
+
+        @app.post(path, name=f"create {what}")
+        async def create_item(request: Request, workspace_id: str) -> JSONResponse:
+            guard(request, workspace_id)
+            return JSONResponse(to_json(put(await read_json(request), None)))
+
+        @app.put(path + "/{item_id}", name=f"update {what}")
+        async def update_item(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
+            guard(request, workspace_id)
+            return JSONResponse(to_json(put(await read_json(request), item_id)))
+
+        @app.delete(path + "/{item_id}", name=f"delete {what}")
+        async def delete_item(request: Request, workspace_id: str, item_id: str) -> Response:
+            guard(request, workspace_id)
+            delete(item_id)
+            return Response(status_code=204)
+
+    def fault_route(
+        path: str,
+        store: str,
+        what: str,
+        default: str,
+        to_json: Callable[[StoredResource], dict[str, Any]],
+    ) -> None:
+        """Control plane: fault a resource (until it is next updated) with a message."""
+
+        @app.post(CONTROL + path + "/{item_id}/fault", name=f"fault {what}")
+        async def fault_item(request: Request, item_id: str) -> dict[str, Any]:
+            item = backend._get(getattr(backend, store), item_id, what)
+            message = (await control_body(request)).get("message") or default
+            item.fault = [str(message)]
+            return to_json(item)
+
     # --- connections ------------------------------------------------------------------------------
 
     @app.get(base + "/connections")
@@ -517,28 +564,14 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         ]
         return JSONResponse(items)
 
-    @app.get(base + "/connections/{item_id}")
-    async def get_connection(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        return JSONResponse(backend.connection_json(backend._get(backend.connections, item_id, "Connection")))
-
-    @app.post(base + "/connections")
-    async def create_connection(request: Request, workspace_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        item = backend.put_connection(await read_json(request), None)
-        return JSONResponse(backend.connection_json(item))
-
-    @app.put(base + "/connections/{item_id}")
-    async def update_connection(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        item = backend.put_connection(await read_json(request), item_id)
-        return JSONResponse(backend.connection_json(item))
-
-    @app.delete(base + "/connections/{item_id}")
-    async def delete_connection(request: Request, workspace_id: str, item_id: str) -> Response:
-        guard(request, workspace_id)
-        backend.delete_used(backend.connections, item_id, "Connection", "connection_id")
-        return Response(status_code=204)
+    item_routes(
+        base + "/connections",
+        "connections",
+        "Connection",
+        backend.connection_json,
+        backend.put_connection,
+        backend.delete_connection,
+    )
 
     # --- data models ------------------------------------------------------------------------------
 
@@ -547,27 +580,14 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         guard(request, workspace_id)
         return JSONResponse([backend.data_model_json(m) for m in backend.data_models.values()])
 
-    @app.get(base + "/data-models/{item_id}")
-    async def get_model(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        return JSONResponse(backend.data_model_json(backend._get(backend.data_models, item_id, "Data model")))
-
-    @app.post(base + "/data-models")
-    async def create_model(request: Request, workspace_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        return JSONResponse(backend.data_model_json(backend.put_data_model(await read_json(request), None)))
-
-    @app.put(base + "/data-models/{item_id}")
-    async def update_model(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        item = backend.put_data_model(await read_json(request), item_id)
-        return JSONResponse(backend.data_model_json(item))
-
-    @app.delete(base + "/data-models/{item_id}")
-    async def delete_model(request: Request, workspace_id: str, item_id: str) -> Response:
-        guard(request, workspace_id)
-        backend.delete_used(backend.data_models, item_id, "Data model", "data_model_id")
-        return Response(status_code=204)
+    item_routes(
+        base + "/data-models",
+        "data_models",
+        "Data model",
+        backend.data_model_json,
+        backend.put_data_model,
+        backend.delete_data_model,
+    )
 
     # --- pipelines --------------------------------------------------------------------------------
 
@@ -590,26 +610,14 @@ def register(app: FastAPI, state: EmulatorState) -> None:
             )
         return JSONResponse({"pipeline_run_id": run.id, "status": "attempt_requested"})
 
-    @app.get(pipelines + "/{item_id}")
-    async def get_pipeline(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        return JSONResponse(backend.pipeline_json(backend._get(backend.pipelines, item_id, "Pipeline")))
-
-    @app.post(pipelines)
-    async def create_pipeline(request: Request, workspace_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        return JSONResponse(backend.pipeline_json(backend.put_pipeline(await read_json(request), None)))
-
-    @app.put(pipelines + "/{item_id}")
-    async def update_pipeline(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
-        guard(request, workspace_id)
-        return JSONResponse(backend.pipeline_json(backend.put_pipeline(await read_json(request), item_id)))
-
-    @app.delete(pipelines + "/{item_id}")
-    async def delete_pipeline(request: Request, workspace_id: str, item_id: str) -> Response:
-        guard(request, workspace_id)
-        backend.delete_pipeline(item_id)
-        return Response(status_code=204)
+    item_routes(
+        pipelines,
+        "pipelines",
+        "Pipeline",
+        backend.pipeline_json,
+        backend.put_pipeline,
+        backend.delete_pipeline,
+    )
 
     @app.get(pipelines + "/{item_id}/report")
     async def report(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
@@ -661,19 +669,16 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         run.progress.mode = "immediate"
         return run.as_json(backend.now, read=False)
 
-    @app.post(CONTROL + "/connections/{item_id}/fault")
-    async def fault_connection(request: Request, item_id: str) -> dict[str, Any]:
-        item = backend._get(backend.connections, item_id, "Connection")
-        message = (await control_body(request)).get("message") or "The connection failed."
-        item.fault = [str(message)]
-        return backend.connection_json(item)
-
-    @app.post(CONTROL + "/data-models/{item_id}/fault")
-    async def fault_model(request: Request, item_id: str) -> dict[str, Any]:
-        item = backend._get(backend.data_models, item_id, "Data model")
-        message = (await control_body(request)).get("message") or "The data model is invalid."
-        item.fault = [str(message)]
-        return backend.data_model_json(item)
+    fault_route(
+        "/connections", "connections", "Connection", "The connection failed.", backend.connection_json
+    )
+    fault_route(
+        "/data-models",
+        "data_models",
+        "Data model",
+        "The data model is invalid.",
+        backend.data_model_json,
+    )
 
     @app.get(CONTROL + "/runs")
     async def all_runs() -> list[dict[str, Any]]:
