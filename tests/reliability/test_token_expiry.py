@@ -12,7 +12,7 @@ from airflow_provider_mparticle.client import MParticleClient
 from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
-from benchmarks.seeding import DEFINITION, chunks
+from benchmarks.seeding import chunks
 
 pytestmark = pytest.mark.reliability
 
