@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: install lint typecheck pytest test demo e2e bench clean
+.PHONY: install lint typecheck pytest test reliability demo e2e bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ pytest: $(STAMP)
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# Faults, crash and resume, token expiry, bad input, secrets, sensor modes; writes
+# benchmarks/results/reliability.json and prints its figures.
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -m reliability tests/reliability
 
 demo: $(STAMP)
 	$(BIN)/python .ci/demo.py

@@ -152,6 +152,8 @@ class Pacer:
         self.high_water = high_water
         self.low_water = low_water
         self.adjust_every = adjust_every
+        #: Factor by which a lowered rate grows per ``adjust_every`` on answers without the budget header.
+        self.recovery = 1.15
         #: The adapted rate in users per second; None until the server's answers ask for less.
         self.rate: float | None = None
         self._next = 0.0
@@ -194,9 +196,17 @@ class Pacer:
         with self._lock:
             now = time.monotonic()
             self._acks.append((now, users))
-            if percentage_used is None or now - self._last_adjust < self.adjust_every:
+            if now - self._last_adjust < self.adjust_every:
                 return
-            if percentage_used >= self.high_water:
+            if percentage_used is None:
+                # No budget header (a 429 from a proxy, or an API that does not send it): without this
+                # recovery a few sporadic 429s would ratchet the rate down for the rest of the load.
+                # The growth is by elapsed time, not per answer: at a low rate answers are rare.
+                if self.rate is None:
+                    return
+                steps = (now - self._last_adjust) / self.adjust_every if self.adjust_every > 0 else 1.0
+                self.rate *= self.recovery ** min(steps, 100.0)
+            elif percentage_used >= self.high_water:
                 factor = 0.6 if percentage_used >= 95 else 0.9
                 base = self.rate if self.rate is not None else max(self.measured_rate(now), 1.0)
                 self.rate = max(base * factor, 1.0)
@@ -212,9 +222,12 @@ class Pacer:
             now = time.monotonic()
             if now - self._last_adjust < self.adjust_every:
                 return
-            measured = self.measured_rate(now)
-            base = min(r for r in (self.rate, measured or None, float("inf")) if r is not None)
-            self.rate = max((base if base != float("inf") else 1.0) * 0.5, 1.0)
+            measured = self.measured_rate(now) or None
+            if self.rate is None and measured is None:
+                # Nothing measured yet: no rate to halve; the transport waits the Retry-After.
+                return
+            base = min(r for r in (self.rate, measured) if r is not None)
+            self.rate = max(base * 0.5, 1.0)
             self._last_adjust = now
 
 

@@ -38,6 +38,16 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
     if unknown:
         names = ", ".join(sorted(unknown))
         raise MParticleConfigError(f"Connection {conn.conn_id!r} has unknown extra field(s): {names}.")
+    for name in (*_TEXT_EXTRAS, *_SECRET_EXTRAS, "pod"):
+        value = extra.get(name)
+        numeric_id = (
+            name in ("workspace_id", "account_id") and isinstance(value, int) and not isinstance(value, bool)
+        )
+        if value is not None and not isinstance(value, str) and not numeric_id:
+            # The type only: the value may be a secret.
+            raise MParticleConfigError(
+                f"Connection {conn.conn_id!r}: extra {name!r} must be a string, got {type(value).__name__}."
+            )
     try:
         retry = RetrySettings(
             max_attempts=int(number_extra(extra, "max_attempts", RetrySettings.max_attempts)),

@@ -89,6 +89,20 @@ def test_pacer_slows_on_rate_limit_header_and_recovers():
     assert pacer.rate < low
 
 
+def test_pacer_recovers_from_429s_when_answers_carry_no_budget_header():
+    # Sporadic 429s (a proxy, an injected fault) without X-mp-rate-limit-percentage-used on the
+    # answers: the rate must grow back, not stay halved for the rest of the load.
+    pacer = Pacer(adjust_every=0)
+    pacer.observe_ack(100, None)
+    assert pacer.rate is None
+    pacer.observe_throttled()
+    halved = pacer.rate
+    assert halved is not None
+    for _ in range(30):
+        pacer.observe_ack(100, None)
+    assert pacer.rate > 4 * halved
+
+
 @pytest.fixture
 def ltv(client):
     return client.calculated_attributes.create("LTV", VALID_DEFINITION)

@@ -110,11 +110,17 @@ class SeedingBackend:
         errors = []
         if user.get("environment") not in ENVIRONMENTS:
             errors.append(f"{position}: environment must be production or development")
-        if user.get("mpid") is None and not user.get("identities"):
+        identities = user.get("identities")
+        if identities and (
+            not isinstance(identities, dict) or not all(isinstance(v, str) for v in identities.values())
+        ):
+            errors.append(f"{position}: identities must be an object of strings")
+        elif user.get("mpid") is None and not identities:
             errors.append(f"{position}: Either mpid or identities is required")
         elif user.get("mpid") is not None and _number(user.get("mpid")) is None:
             errors.append(f"{position}: mpid must be numeric")
-        cas = (user.get("calculated_attributes") or {}).get("workspace")
+        container = user.get("calculated_attributes")
+        cas = container.get("workspace") if isinstance(container, dict) else None
         if not isinstance(cas, list) or not cas:
             errors.append(f"{position}: calculated_attributes.workspace is required")
             return errors
@@ -138,7 +144,10 @@ class SeedingBackend:
                 errors.append(f"{name}: {reason}")
                 continue
             errors.extend(f"{name}: {m}" for m in seed_errors(item["calculation_type"], item.get("seed")))
-        attributes = (user.get("user_attributes") or {}).get("workspace", [])
+        attributes_container = user.get("user_attributes") or {}
+        attributes = (
+            attributes_container.get("workspace", []) if isinstance(attributes_container, dict) else None
+        )
         if not isinstance(attributes, list) or not all(
             isinstance(a, dict) and a.get("attribute_name") for a in attributes
         ):

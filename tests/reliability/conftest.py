@@ -1,0 +1,106 @@
+"""The reliability suite: shared fixtures, and the figures it writes to ``benchmarks/results/reliability.json``.
+
+Each test records its figure with the ``figures`` fixture; at the end of the session the figures measured
+in this run are merged into the JSON file (so running one module updates only its keys) and printed as a
+table. The emulator runs in a separate process (as in ``benchmarks/seeding.py``) so that the load's
+client and server do not share a GIL, and so that a child process can be killed while the server lives on.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import time
+from typing import Any
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+RESULTS = ROOT / "benchmarks" / "results" / "reliability.json"
+KEYS = (
+    "users_lost",
+    "users_resent_after_kill",
+    "duplicate_pipeline_triggers",
+    "hypothesis_cases",
+    "secrets_found",
+)
+
+#: Figures measured in this session: key -> value; ``details`` -> key -> dict of supporting figures.
+FIGURES: dict[str, Any] = {}
+DETAILS: dict[str, dict[str, Any]] = {}
+
+
+class Figures:
+    """What a test measured: ``figures.record("users_lost", 0, requests=..., retries=...)``; sums add up."""
+
+    def record(self, key: str, value: int, **details: Any) -> None:
+        assert key in KEYS, key
+        FIGURES[key] = value
+        if details:
+            DETAILS.setdefault(key, {}).update(details)
+
+    def add(self, key: str, value: int, **details: Any) -> None:
+        FIGURES[key] = FIGURES.get(key, 0) + value
+        for name, detail in details.items():
+            DETAILS.setdefault(key, {})[name] = DETAILS.get(key, {}).get(name, 0) + detail
+
+
+@pytest.fixture(scope="session")
+def figures() -> Figures:
+    return Figures()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if not FIGURES:
+        return
+    try:
+        previous = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        previous = {}
+    results = {key: FIGURES.get(key, previous.get(key)) for key in KEYS}
+    details = {**previous.get("details", {}), **DETAILS}
+    results["details"] = {k: details[k] for k in KEYS if k in details}
+    results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not FIGURES:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("reliability figures")
+    write(f"{'figure':<30}{'value':>10}  details")
+    for key in KEYS:
+        if key in FIGURES:
+            extra = ", ".join(f"{k}={v}" for k, v in DETAILS.get(key, {}).items())
+            write(f"{key:<30}{FIGURES[key]:>10}  {extra}")
+    write(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+# --- the emulator in its own process ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def remote_emulator() -> Any:
+    """The emulator in a separate process (``benchmarks.seeding.Emulator``); stopped at the end."""
+    from benchmarks.seeding import Emulator
+
+    emulator = Emulator()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def fresh_remote(remote_emulator: Any) -> Any:
+    """The remote emulator reset: no latency, no journal bodies, the LTV definition created."""
+    from airflow_provider_mparticle.client import MParticleClient
+    from benchmarks.seeding import DEFINITION
+
+    remote_emulator.control.reset()
+    remote_emulator.control.configure(journal_bodies=False, journal_size=100_000)
+    with MParticleClient(remote_emulator.settings()) as client:
+        client.calculated_attributes.create("LTV", DEFINITION)
+    return remote_emulator

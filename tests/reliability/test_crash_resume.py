@@ -1,0 +1,148 @@
+"""A real process kill (SIGKILL) part-way through a seed and through a pipeline wait; the rerun resumes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from airflow_provider_mparticle.client import MParticleClient
+from airflow_provider_mparticle.operators.calculated_attributes import SEED_CHECKPOINT_KEY
+from airflow_provider_mparticle.operators.warehouse_sync import MParticleTriggerPipelineOperator
+from airflow_provider_mparticle.testing.emulator.seeding import seed_fingerprint
+from airflow_provider_mparticle.testing.examples import create_pipeline
+from tests.reliability.child import FileStore
+from tests.reliability.conftest import ROOT
+
+pytestmark = pytest.mark.reliability
+
+USERS = 200_000
+CONCURRENCY = 8
+MAX_USERS = 100  # per bulk request (the default)
+CHECKPOINT_INTERVAL = 0.5
+LATENCY_MS = 50  # about 16,000 users/s with 8 requests in flight: the kill lands mid-way
+BULK = "bulkcalculatedattributes"
+
+
+def start(emulator, *args):
+    env = {**os.environ, "AIRFLOW_CONN_MPARTICLE_DEFAULT": emulator.connection_json()}
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.child", *map(str, args)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def result(process, timeout=300):
+    out, err = process.communicate(timeout=timeout)
+    assert process.returncode == 0, err[-3000:]
+    return json.loads(next(line for line in reversed(out.splitlines()) if line.startswith("RESULT "))[7:])
+
+
+def kill(process):
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return time.time()
+
+
+def accepted(control):
+    return [e for e in control.journal(path=BULK, bodies=False) if e["status"] == 202]
+
+
+def test_seed_killed_mid_way_resumes_and_resends_within_the_bound(fresh_remote, tmp_path, figures):
+    control = fresh_remote.control
+    control.set_latency(LATENCY_MS)
+    store_path = tmp_path / "state.json"
+    store = FileStore(str(store_path))
+    child = start(fresh_remote, "seed", store_path, USERS, CONCURRENCY, CHECKPOINT_INTERVAL)
+    deadline = time.monotonic() + 120
+    while (store.get(SEED_CHECKPOINT_KEY) or {}).get("last_row", 0) < USERS // 3:
+        assert child.poll() is None, child.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "no checkpoint reached a third of the load"
+        time.sleep(0.02)
+    killed_at = kill(child)
+    time.sleep(0.3)  # requests the server was still answering land in the journal
+    first = accepted(control)
+    checkpoint = store.get(SEED_CHECKPOINT_KEY)
+    first_users = sum(e["units"] for e in first)
+    assert 0 < checkpoint["last_row"] < first_users < USERS
+
+    # The retry: same store, same source.
+    summary = result(start(fresh_remote, "seed", store_path, USERS, CONCURRENCY, CHECKPOINT_INTERVAL))
+    assert summary["resumed_after_row"] == checkpoint["last_row"]
+    assert summary["users_sent"] == USERS - checkpoint["last_row"]
+    assert store.get(SEED_CHECKPOINT_KEY) is None  # deleted on success
+
+    digest = control.seeds_digest("LTV")
+    expected = 0
+    for i in range(1, USERS + 1):
+        expected ^= seed_fingerprint(f'identities:{{"customer_id":"c{i}"}}', "LTV", {"value": i * 0.5})
+    assert digest["users"] == USERS
+    assert digest["digest"] == f"{expected:032x}"
+
+    total_users = sum(e["units"] for e in accepted(control))
+    resent = total_users - USERS
+    assert resent == first_users - checkpoint["last_row"]
+    # The documented bound: requests accepted in the last checkpoint interval before the kill (the
+    # checkpoint is written from the sending loop, which looks at the clock at least every 0.2 s) plus
+    # the requests in flight or accepted out of order (2 x concurrency requests).
+    window = CHECKPOINT_INTERVAL + 0.25
+    recent = sum(e["units"] for e in first if e["time"] > killed_at - window)
+    bound = 2 * CONCURRENCY * MAX_USERS + recent
+    print(
+        f"\ncrash: killed after {first_users:,} users were accepted; checkpoint at row "
+        f"{checkpoint['last_row']:,}; resent after the kill: {resent:,} users (bound {bound:,} = "
+        f"2 x {CONCURRENCY} requests x {MAX_USERS} + {recent:,} accepted in the last {window} s)"
+    )
+    figures.record(
+        "users_resent_after_kill",
+        resent,
+        users=USERS,
+        accepted_before_kill=first_users,
+        checkpoint_row=checkpoint["last_row"],
+        bound=bound,
+    )
+    assert resent <= bound
+
+
+def test_pipeline_wait_killed_reattaches_without_a_second_trigger(remote_emulator, tmp_path, figures):
+    control = remote_emulator.control
+    control.reset()
+    with MParticleClient(remote_emulator.settings()) as client:
+        create_pipeline(client, "held-pipeline")
+    control.plan_pipeline_runs("held-pipeline", hold=True, successful_records=7)
+    store_path = tmp_path / "state.json"
+    store = FileStore(str(store_path))
+    child = start(remote_emulator, "pipeline", store_path, "held-pipeline")
+    deadline = time.monotonic() + 60
+    key = MParticleTriggerPipelineOperator.external_id_key
+    while store.get(key) is None or len(control.pipeline_triggers("held-pipeline")) < 1:
+        assert child.poll() is None, child.communicate()[1][-3000:]
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.5)  # it is polling the held run now
+    assert child.poll() is None
+    kill(child)
+    run_id = store.get(key)
+
+    second = start(remote_emulator, "pipeline", store_path, "held-pipeline")
+    time.sleep(1.0)  # the retry reattaches and waits on the same held run
+    assert second.poll() is None
+    control.release_pipeline_run(int(run_id))
+    outcome = result(second, timeout=60)
+    triggers = len(control.pipeline_triggers("held-pipeline"))
+    print(f"\npipeline: killed while waiting on run {run_id}; triggers after the retry: {triggers}")
+    figures.record("duplicate_pipeline_triggers", triggers - 1, run_id=run_id)
+    assert outcome["run_id"] == int(run_id)
+    assert outcome["status"] == "success"
+    assert outcome["successful_records"] == 7
+    assert triggers == 1
