@@ -41,3 +41,26 @@ def validate_event(event: Any, required: Iterable[str] = ()) -> dict[str, Any]:
     if missing:
         raise AirflowException(f"Trigger event is missing {', '.join(missing)}: {event!r}")
     return event
+
+
+TRANSIENT = "transient"
+
+
+def error_reason(error: BaseException) -> dict[str, Any]:
+    """``{"reason": "transient"}`` for an error the task should be retried on (5xx, 429, network), else ``{}``."""
+    from airflow_provider_mparticle.client.errors import (
+        MParticleRateLimitError,
+        MParticleServerError,
+        MParticleTransportError,
+    )
+
+    transient = isinstance(error, MParticleServerError | MParticleRateLimitError | MParticleTransportError)
+    return {"reason": TRANSIENT} if transient else {}
+
+
+def raise_if_transient(event: dict[str, Any]) -> None:
+    """On resume: a transient ``error`` event raises :class:`~airflow_provider_mparticle.exceptions.MParticleRetryableError`."""
+    if event.get("status") == "error" and event.get("reason") == TRANSIENT:
+        from airflow_provider_mparticle.exceptions import MParticleRetryableError
+
+        raise MParticleRetryableError(str(event.get("message")))

@@ -108,4 +108,7 @@ class AdobeComputedAttributeSensor(BaseSensorOperator):
 
             raise AirflowSensorTimeout(f"Sensor timed out after {self.timeout} s: {message}")
         if status == ERROR:
+            from airflow_provider_mparticle.events import raise_if_transient
+
+            raise_if_transient(event)
             raise AirflowException(f"Waiting for the computed attribute failed: {message}")

@@ -64,10 +64,11 @@ class MParticleBaseSensor(BaseSensorOperator):
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume from the trigger: validate the event, then succeed, fail or time out."""
-        from airflow_provider_mparticle.events import validate_event
+        from airflow_provider_mparticle.events import raise_if_transient, validate_event
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
         event = validate_event(event, self.required_event_keys)
+        raise_if_transient(event)
         if event["status"] == "success":
             self.log.info("%s", event["message"])
             return self.on_success_event(event, context)

@@ -47,19 +47,21 @@ class AdobeComputedAttributeTrigger(BaseTrigger):
             },
         )
 
-    def _event(self, status: str, attribute_status: str | None, message: str) -> TriggerEvent:
+    def _event(self, status: str, attribute_status: str | None, message: str, **extra: Any) -> TriggerEvent:
         return TriggerEvent(  # type: ignore[no-untyped-call]
             {
                 "status": status,
                 "attribute_id": self.attribute_id,
                 "attribute_status": attribute_status,
                 "message": message,
+                **extra,
             }
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         from airflow_provider_mparticle.client import MParticleError
         from airflow_provider_mparticle.client.adobe import ComputedAttributeStatus
+        from airflow_provider_mparticle.events import error_reason
         from airflow_provider_mparticle.hooks.adobe import AdobeExperiencePlatformHook
 
         try:
@@ -95,6 +97,6 @@ class AdobeComputedAttributeTrigger(BaseTrigger):
                 self.log.info("Computed attribute %s is %s", self.attribute_id, text)
                 await asyncio.sleep(min(self.poll_interval, remaining))
         except MParticleError as error:
-            yield self._event(ERROR, None, str(error))
+            yield self._event(ERROR, None, str(error), **error_reason(error))
         finally:
             await client.aclose()

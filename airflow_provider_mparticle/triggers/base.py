@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_mparticle.events import make_event
+from airflow_provider_mparticle.events import error_reason, make_event
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -77,8 +77,10 @@ class MParticlePollingTrigger(BaseTrigger):
                     )
                     return
                 except MParticleError as error:
-                    # Transient errors were already retried by the client; this one is final.
-                    yield TriggerEvent(make_event("error", f"{self.describe()}: {error}"))
+                    # Retried by the client already; a transient one is retried by Airflow, as in poke mode.
+                    yield TriggerEvent(
+                        make_event("error", f"{self.describe()}: {error}", **error_reason(error))
+                    )
                     return
                 if outcome is not None:
                     yield TriggerEvent(outcome)
