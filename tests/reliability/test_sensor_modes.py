@@ -16,6 +16,7 @@ import asyncio
 import json
 import threading
 import time
+from datetime import UTC
 
 import pytest
 from airflow.sdk.exceptions import (
@@ -135,9 +136,9 @@ def test_same_outcome_in_every_mode(env, task_context, name, mode, outcome, soft
     )
     if outcome == "timeout" and mode == "reschedule":
         # Reschedule mode measures the timeout from the first try's start date.
-        from datetime import datetime, timedelta, timezone
+        from datetime import datetime, timedelta
 
-        task_context["ti"].get_first_reschedule_date = lambda _: datetime.now(timezone.utc) - timedelta(seconds=5)  # fmt: skip
+        task_context["ti"].get_first_reschedule_date = lambda _: datetime.now(UTC) - timedelta(seconds=5)  # fmt: skip
     try:
         run(sensor, mode, changes[outcome], task_context)
     except AirflowSkipException:
