@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sqlite3
 
 import pytest
@@ -217,7 +218,8 @@ def test_progress_lines_and_summary_in_the_log(conn, ltv, capsys, caplog):
     operator(rows=rows(500), progress_interval=0, concurrency=2).execute({})
     out = capsys.readouterr().out + "\n" + "\n".join(r.getMessage() for r in caplog.records)
     lines = [line[line.index("Seeded ") :] for line in out.splitlines() if "Seeded " in line]
-    assert any("Seeded 100 / 500 users (20.0%), " in line for line in lines), out
+    # Which intermediate counts are seen depends on when acknowledgements land between two looks.
+    assert any(re.match(r"Seeded [1-4]00 / 500 users \([2-8]0\.0%\), ", line) for line in lines), out
     assert lines[-1].startswith("Seeded 500 / 500 users (100.0%), ")
     assert "users/s, ETA 0:00:00; 5 requests, 0 retries." in lines[-1]
     assert "Seeding done: 500 users in 5 requests (0 retries, 0 throttled, 0 rejected rows)" in out
