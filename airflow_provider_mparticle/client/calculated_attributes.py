@@ -9,17 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from airflow_provider_mparticle.client.config import ClientSettings
     from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class CalculatedAttribute:
 
     @classmethod
     def from_api(cls, body: Any) -> CalculatedAttribute:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             id=int(data.get("id", 0)),
             name=str(data.get("name", "")),
@@ -63,7 +59,7 @@ class ActivationStatus:
 
     @classmethod
     def from_api(cls, body: Any) -> ActivationStatus:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             calculated_attribute_id=int(data.get("calculated_attribute_id", 0)),
             is_active=bool(data.get("is_active")),
@@ -85,7 +81,7 @@ class CalculationStatus:
 
     @classmethod
     def from_api(cls, body: Any) -> CalculationStatus:
-        data = _dict(body)
+        data = as_object(body)
         percent = data.get("calculation_percent_complete")
         return cls(
             id=int(data.get("id", 0)),

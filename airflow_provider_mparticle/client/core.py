@@ -116,6 +116,11 @@ def build_response(
     return ApiResponse(status_code=status, headers=lowered, body=body)
 
 
+def as_object(value: Any) -> dict[str, Any]:
+    """A JSON object from an answer, or an empty one when the answer is something else."""
+    return value if isinstance(value, dict) else {}
+
+
 def ignore_body(_: ApiResponse) -> None:
     return None
 

@@ -23,7 +23,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
 from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
 
 if TYPE_CHECKING:
@@ -88,10 +88,6 @@ class ActivatedEnvironment(StrEnum):
             raise DataPlanDocumentError(f"{where} is {value!r}; expected one of: {allowed}.") from None
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -113,7 +109,7 @@ class DataPlanVersion:
 
     @classmethod
     def from_api(cls, body: Any, data_plan_id: str | None = None) -> DataPlanVersion:
-        data = _dict(body)
+        data = as_object(body)
         document = data.get("version_document")
         return cls(
             data_plan_id=str(data.get("data_plan_id") or data_plan_id or ""),
@@ -150,7 +146,7 @@ class DataPlan:
 
     @classmethod
     def from_api(cls, body: Any) -> DataPlan:
-        data = _dict(body)
+        data = as_object(body)
         plan_id = str(data.get("data_plan_id", ""))
         versions = data.get("data_plan_versions")
         return cls(
@@ -191,7 +187,7 @@ class ValidationIssue:
 
     @classmethod
     def from_api(cls, body: Any) -> ValidationIssue:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             validation_error_type=str(data.get("validation_error_type") or "unknown"),
             key=_str_or_none(data.get("key")),
@@ -222,7 +218,7 @@ def describe_match(match: Mapping[str, Any] | None) -> str:
     """A data point's match as text: ``custom_event 'Purchase' (transaction)``."""
     match = match or {}
     kind = str(match.get("type", "unknown"))
-    criteria = _dict(match.get("criteria"))
+    criteria = as_object(match.get("criteria"))
     if kind == "custom_event":
         return f"{kind} {criteria.get('event_name')!r} ({criteria.get('custom_event_type')})"
     if kind == "screen_view":
@@ -245,15 +241,15 @@ class EventValidationResult:
 
     @classmethod
     def from_api(cls, body: Any) -> EventValidationResult:
-        data = _dict(_dict(body).get("data"))
+        data = as_object(as_object(body).get("data"))
         errors = data.get("validation_errors")
         return cls(
-            match=_dict(data.get("match")),
+            match=as_object(data.get("match")),
             issues=[ValidationIssue.from_api(e) for e in (errors if isinstance(errors, list) else [])],
             source_message_id=_str_or_none(
                 data.get("validated_source_message_id", data.get("source_message_id"))
             ),
-            raw=_dict(body),
+            raw=as_object(body),
         )
 
     @property
@@ -270,7 +266,7 @@ class BatchValidationResult:
 
     @classmethod
     def from_api(cls, body: Any) -> BatchValidationResult:
-        data = _dict(body)
+        data = as_object(body)
         results = data.get("results")
         return cls(
             results=[
@@ -338,7 +334,7 @@ def check_version_document(document: Any, where: str = "version_document") -> di
         if not isinstance(match, dict) or match.get("type") not in MATCH_TYPES:
             raise DataPlanDocumentError(
                 f"{here}.match.type must be one of: {', '.join(sorted(MATCH_TYPES))}; "
-                f"got {_dict(match).get('type')!r}."
+                f"got {as_object(match).get('type')!r}."
             )
         criteria = match.get("criteria")
         if not isinstance(criteria, dict):
@@ -499,11 +495,11 @@ def _point_text(point: Mapping[str, Any]) -> list[str]:
 
 def document_changes(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[str]:
     """What replacing ``current`` by ``desired`` changes, data point by data point (empty: nothing)."""
-    before = {match_key(_dict(p.get("match"))): p for p in _dict(current).get("data_points") or []}
-    after = {match_key(_dict(p.get("match"))): p for p in desired.get("data_points") or []}
+    before = {match_key(as_object(p.get("match"))): p for p in as_object(current).get("data_points") or []}
+    after = {match_key(as_object(p.get("match"))): p for p in desired.get("data_points") or []}
     lines: list[str] = []
     for key, point in after.items():
-        name = describe_match(_dict(point.get("match")))
+        name = describe_match(as_object(point.get("match")))
         if key not in before:
             lines.append(f"+ data point {name}")
         elif before[key] != point:
@@ -512,7 +508,7 @@ def document_changes(current: Mapping[str, Any] | None, desired: Mapping[str, An
             lines.extend("    " + line for line in list(diff)[2:])
     for key, point in before.items():
         if key not in after:
-            lines.append(f"- data point {describe_match(_dict(point.get('match')))}")
+            lines.append(f"- data point {describe_match(as_object(point.get('match')))}")
     if not lines and list(before) != list(after):
         lines.append("~ data point order")
     return lines

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
 from airflow_provider_mparticle.client.errors import MParticleConfigError, MParticleValidationError
 
 if TYPE_CHECKING:
@@ -84,10 +84,6 @@ FAILURE_RUN_STATUSES = frozenset({PipelineRunStatus.FAILED, PipelineRunStatus.ST
 TERMINAL_RUN_STATUSES = SUCCESS_RUN_STATUSES | FAILURE_RUN_STATUSES
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 def _messages(value: Any) -> list[str]:
     """``errors: [{"message": ...}]`` as a list of strings."""
     if not isinstance(value, list):
@@ -135,7 +131,7 @@ class WarehouseConnection:
 
     @classmethod
     def from_api(cls, body: Any) -> WarehouseConnection:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             id=str(data.get("id", "")),
             name=str(data.get("name", "")),
@@ -143,7 +139,7 @@ class WarehouseConnection:
             status=data.get("status"),
             errors=_messages(data.get("errors")),
             service_provider=data.get("service_provider"),
-            config=_dict(data.get("config")),
+            config=as_object(data.get("config")),
             raw=data,
         )
 
@@ -163,7 +159,7 @@ class DataModel:
 
     @classmethod
     def from_api(cls, body: Any) -> DataModel:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             id=str(data.get("id", "")),
             name=str(data.get("name", "")),
@@ -171,7 +167,7 @@ class DataModel:
             status=data.get("status"),
             errors=_messages(data.get("errors")),
             type=data.get("type"),
-            sql_query=_dict(data.get("config")).get("sql_query"),
+            sql_query=as_object(data.get("config")).get("sql_query"),
             raw=data,
         )
 
@@ -196,7 +192,7 @@ class Pipeline:
 
     @classmethod
     def from_api(cls, body: Any) -> Pipeline:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             id=str(data.get("id", "")),
             name=str(data.get("name", "")),
@@ -207,8 +203,8 @@ class Pipeline:
             status=PipelineStatus.parse(data.get("status")),
             status_text=data.get("status"),
             errors=_messages(data.get("errors")),
-            sync_mode=_dict(data.get("sync_mode")),
-            schedule=_dict(data.get("schedule")),
+            sync_mode=as_object(data.get("sync_mode")),
+            schedule=as_object(data.get("schedule")),
             environment=data.get("environment"),
             raw=data,
         )
@@ -248,7 +244,7 @@ class PipelineRun:
 
     @classmethod
     def from_api(cls, body: Any) -> PipelineRun:
-        data = _dict(body)
+        data = as_object(body)
         return cls(
             id=_run_id(data.get("id")),
             pipeline_id=data.get("pipeline_id"),
@@ -303,7 +299,7 @@ class PipelineReport:
 
     @classmethod
     def from_api(cls, body: Any) -> PipelineReport:
-        data = _dict(body)
+        data = as_object(body)
         latest = data.get("latest_pipeline_run")
         return cls(
             pipeline_id=data.get("pipeline_id"),
@@ -337,7 +333,7 @@ class TriggerResult:
 
     @classmethod
     def from_api(cls, body: Any) -> TriggerResult:
-        data = _dict(body)
+        data = as_object(body)
         return cls(pipeline_run_id=_run_id(data.get("pipeline_run_id")), status=data.get("status"))
 
 
@@ -355,7 +351,7 @@ class RunsPage:
 
     @classmethod
     def from_api(cls, body: Any) -> RunsPage:
-        data = _dict(body)
+        data = as_object(body)
         items = data.get("items") if isinstance(data.get("items"), list) else []
         return cls(
             items=[PipelineRun.from_api(item) for item in items or []],

@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlsplit
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object
 from airflow_provider_mparticle.client.errors import MParticleError
 
 if TYPE_CHECKING:
@@ -349,10 +349,6 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
 @dataclass(frozen=True)
 class ComputedAttribute:
     """A computed attribute as the API returns it; ``raw`` keeps the whole answer.
@@ -377,8 +373,8 @@ class ComputedAttribute:
 
     @classmethod
     def from_api(cls, body: Any) -> ComputedAttribute:
-        data = _dict(body)
-        expression = _dict(data.get("expression")).get("value")
+        data = as_object(body)
+        expression = as_object(data.get("expression")).get("value")
         duration: Duration | None
         try:
             duration = Duration.parse(data["duration"]) if data.get("duration") else None
@@ -392,7 +388,7 @@ class ComputedAttribute:
             status=ComputedAttributeStatus.parse(data.get("status")),
             status_text=str(data.get("status", "")),
             expression=str(expression) if expression is not None else "",
-            merge_function=_dict(data.get("mergeFunction")).get("value"),
+            merge_function=as_object(data.get("mergeFunction")).get("value"),
             duration=duration,
             keep_current=bool(data.get("keepCurrent", False)),
             create_epoch=_int_or_none(data.get("createEpoch")),
@@ -415,10 +411,10 @@ class ComputedAttributePage:
 
     @classmethod
     def from_api(cls, body: Any) -> ComputedAttributePage:
-        data = _dict(body)
+        data = as_object(body)
         items = data.get("computedAttributes")
-        page = _dict(data.get("_page"))
-        href = _dict(_dict(data.get("_links")).get("next")).get("href")
+        page = as_object(data.get("_page"))
+        href = as_object(as_object(data.get("_links")).get("next")).get("href")
         return cls(
             items=[ComputedAttribute.from_api(item) for item in items] if isinstance(items, list) else [],
             offset=_int_or_none(page.get("offset")),
