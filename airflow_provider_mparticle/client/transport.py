@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from tenacity import AsyncRetrying, Retrying
 
@@ -33,6 +34,13 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.config import ClientSettings
 
 T = TypeVar("T")
+
+
+class _KeepHeaders(requests.auth.AuthBase):
+    """Leaves the request as built: the headers carry the credentials (see :class:`SyncTransport`)."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
 
 def token_key(auth: AuthProvider, request: ApiRequest) -> TokenKey:
@@ -66,8 +74,11 @@ class SyncTransport:
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.verify = settings.verify
-        # Proxies from the environment still apply; credentials in ~/.netrc must not override ours.
+        # trust_env keeps the environment's proxies (HTTP(S)_PROXY, NO_PROXY) and CA bundle; it would
+        # also apply ~/.netrc, replacing the connection's credentials, whenever the session has no auth
+        # of its own. A session auth that changes nothing switches that off.
         self.session.trust_env = True
+        self.session.auth = _KeepHeaders()
 
     def close(self) -> None:
         self.session.close()
@@ -163,6 +174,9 @@ class AsyncTransport:
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
             verify=settings.verify,
             follow_redirects=False,
+            # In httpx 0.28 trust_env means environment proxies (HTTP(S)_PROXY, NO_PROXY) and
+            # SSL_CERT_FILE / SSL_CERT_DIR only: ~/.netrc applies solely through an explicit NetRCAuth.
+            trust_env=True,
         )
 
     async def aclose(self) -> None:
