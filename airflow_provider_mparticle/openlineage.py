@@ -342,17 +342,6 @@ def pipeline_lineage(operator: Any, task_instance: Any) -> OperatorLineage | Non
             operator.mparticle_conn_id,
         )
         return lineage
-    target = PIPELINE_OUTPUTS.get(str(pipeline_type), str(pipeline_type or "pipelines"))
-    lineage.outputs = [
-        *lineage.outputs,
-        _output(
-            workspace,
-            target,
-            rows=result.get("successful_records"),
-            columns=origins,
-            transformation=f"Warehouse Sync pipeline {operator.pipeline_id}",
-        ),
-    ]
     if result.get("run_id") is not None:
         lineage.run_facets = {
             **lineage.run_facets,
@@ -361,6 +350,16 @@ def pipeline_lineage(operator: Any, task_instance: Any) -> OperatorLineage | Non
                 source=workspace_namespace(workspace),
             ),
         }
+    target = PIPELINE_OUTPUTS.get(str(pipeline_type)) or str(pipeline_type or "").replace("_", "-")
+    if target:  # else the pipeline could not be read: what it writes is unknown
+        output = _output(
+            workspace,
+            target,
+            rows=result.get("successful_records"),
+            columns=origins,
+            transformation=f"Warehouse Sync pipeline {operator.pipeline_id}",
+        )
+        lineage.outputs = [*lineage.outputs, output]
     return lineage
 
 
