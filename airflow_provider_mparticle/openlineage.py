@@ -100,12 +100,11 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
     column_lineage: dict[str, list[tuple[Dataset, str]]] = {}
     attributes = [ca for ca in operator.calculated_attributes or [] if isinstance(ca, Mapping)]
     if operator.sql is not None and operator.sql_conn_id:
-        lineage, origins = _sql_lineage(operator.sql_conn_id, operator.sql)
-        column_lineage = {column: origins.get(column, []) for column in _source_columns(attributes)}
+        lineage, column_lineage = _sql_lineage(operator.sql_conn_id, operator.sql)
     elif operator.path is not None:
         source = file_dataset(operator.path)
         lineage = OperatorLineage(inputs=[source])
-        column_lineage = {column: [(source, column)] for column in _source_columns(attributes)}
+        column_lineage = {column: [(source, column)] for ca in attributes for column in _columns_of(ca)}
 
     workspace = MParticleHook(operator.mparticle_conn_id).settings.workspace_id
     if not workspace:
@@ -135,10 +134,6 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
 
 def _columns_of(ca: Mapping[str, Any]) -> list[str]:
     return [str(ca[key]) for key in ("column", "sum_column", "count_column") if ca.get(key)]
-
-
-def _source_columns(attributes: Sequence[Mapping[str, Any]]) -> list[str]:
-    return [column for ca in attributes for column in _columns_of(ca)]
 
 
 def file_dataset(path: Any) -> Dataset:
