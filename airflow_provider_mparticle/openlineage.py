@@ -12,7 +12,8 @@ through ``get_openlineage_facets_on_complete``, which delegates here:
   Redshift, Databricks, named as OpenLineage's naming conventions say).
 - **outputs**: datasets in the ``mparticle://<workspace id>`` namespace: ``calculated-attributes/<name>``
   per seeded calculated attribute (the same identity as the ``mparticle://`` Airflow asset, see
-  :mod:`airflow_provider_mparticle.assets`), ``user-attributes`` or ``events`` for a pipeline; with an
+  :mod:`airflow_provider_mparticle.assets`) and ``user-attributes`` when user attributes are sent along;
+  ``user-attributes`` or ``events`` for a pipeline; with an
   ``outputStatistics`` facet (users sent, records synced) from the task's result, and a
   ``columnLineage`` facet from the source columns.
 
@@ -99,12 +100,14 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
     lineage: OperatorLineage = OperatorLineage()
     column_lineage: dict[str, list[tuple[Dataset, str]]] = {}
     attributes = [ca for ca in operator.calculated_attributes or [] if isinstance(ca, Mapping)]
+    user_attributes = operator.user_attributes if isinstance(operator.user_attributes, Mapping) else {}
     if operator.sql is not None and operator.sql_conn_id:
         lineage, column_lineage = _sql_lineage(operator.sql_conn_id, operator.sql)
     elif operator.path is not None:
         source = file_dataset(operator.path)
         lineage = OperatorLineage(inputs=[source])
-        column_lineage = {column: [(source, column)] for ca in attributes for column in _columns_of(ca)}
+        columns = [*(c for ca in attributes for c in _columns_of(ca)), *map(str, user_attributes.values())]
+        column_lineage = {column: [(source, column)] for column in columns}
 
     workspace = MParticleHook(operator.mparticle_conn_id).settings.workspace_id
     if not workspace:
@@ -126,6 +129,19 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
                 rows=users,
                 columns={"value": sources},
                 transformation=f"seeded as {ca.get('calculation_type')}",
+            )
+        )
+    if user_attributes:
+        # Sent along with the seeds: the same profile attributes a user_attributes pipeline writes.
+        outputs.append(
+            _output(
+                workspace,
+                PIPELINE_OUTPUTS["user_attributes"],
+                rows=users,
+                columns={
+                    str(name): column_lineage.get(str(column), []) for name, column in user_attributes.items()
+                },
+                transformation="sent with the seeds",
             )
         )
     lineage.outputs = [*lineage.outputs, *outputs]

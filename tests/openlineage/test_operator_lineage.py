@@ -92,6 +92,27 @@ def test_sql_seed_reads_the_parsed_tables_and_writes_the_attributes_with_a_row_c
     assert json.loads(Serde.to_json(output))["outputFacets"]["outputStatistics"]["rowCount"] == 100
 
 
+def test_user_attributes_sent_along_are_the_workspace_user_attributes_output(
+    ltv, mparticle_emulator, tmp_path, monkeypatch
+):
+    conn = create_example_warehouse(str(tmp_path / "warehouse.db"), customers=10)
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps(conn))
+    operator = MParticleSeedCalculatedAttributesOperator(
+        task_id="seed",
+        calculated_attributes=[LTV],
+        identities={"customer_id": "customer_id"},
+        user_attributes={"Tier": "tier"},
+        sql="SELECT customer_id, ltv, CASE WHEN ltv > 5 THEN 'gold' ELSE 'blue' END AS tier FROM customer_ltv",
+        sql_conn_id="seed_db",
+    )
+    _, lineage, _ = run(operator)
+    assert [o.name for o in lineage.outputs] == ["calculated-attributes/LTV", "user-attributes"]
+    users = lineage.outputs[1]
+    assert users.outputFacets["outputStatistics"].rowCount == 10
+    [source] = users.facets["columnLineage"].fields["Tier"].inputFields
+    assert (source.name, source.field) == ("main.customer_ltv", "ltv")
+
+
 def test_file_seed_reads_the_file_and_maps_an_average_to_its_two_columns(
     client, mparticle_conn_id, mparticle_emulator, tmp_path
 ):
