@@ -59,23 +59,33 @@ def ltv(client, mparticle_conn_id):
     return client.calculated_attributes.create("LTV", VALID_DEFINITION)
 
 
-def test_sql_seed_reads_the_parsed_tables_and_writes_the_attributes_with_a_row_count(
-    ltv, mparticle_emulator, tmp_path, monkeypatch
-):
-    conn = create_example_warehouse(str(tmp_path / "warehouse.db"), customers=120)
-    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps(conn))
-    operator = MParticleSeedCalculatedAttributesOperator(
+@pytest.fixture
+def warehouse(tmp_path, monkeypatch):
+    """The example SQLite warehouse (120 customers) as connection ``seed_db``; returns its path."""
+    path = tmp_path / "warehouse.db"
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps(create_example_warehouse(str(path), customers=120)))
+    return path
+
+
+def sql_seed(sql, **kwargs):
+    return MParticleSeedCalculatedAttributesOperator(
         task_id="seed",
         calculated_attributes=[LTV],
         identities={"customer_id": "customer_id"},
-        sql="SELECT c.customer_id, c.ltv FROM customer_ltv AS c WHERE c.id > ?",
-        parameters=[20],
+        sql=sql,
         sql_conn_id="seed_db",
+        **kwargs,
     )
+
+
+def test_sql_seed_reads_the_parsed_tables_and_writes_the_attributes_with_a_row_count(
+    ltv, mparticle_emulator, warehouse
+):
+    operator = sql_seed("SELECT c.customer_id, c.ltv FROM customer_ltv AS c WHERE c.id > ?", parameters=[20])
     summary, lineage, ti = run(operator)
 
     assert ti.pulls == [("seed", "return_value", -1)]
-    source = Dataset(namespace=f"sqlite://{tmp_path / 'warehouse.db'}", name="main.customer_ltv")
+    source = Dataset(namespace=f"sqlite://{warehouse}", name="main.customer_ltv")
     assert lineage.inputs == [source]
     assert lineage.job_facets["sql"] == sql_job.SQLJobFacet(
         query="SELECT c.customer_id, c.ltv FROM customer_ltv AS c WHERE c.id > ?"
@@ -93,22 +103,16 @@ def test_sql_seed_reads_the_parsed_tables_and_writes_the_attributes_with_a_row_c
 
 
 def test_user_attributes_sent_along_are_the_workspace_user_attributes_output(
-    ltv, mparticle_emulator, tmp_path, monkeypatch
+    ltv, mparticle_emulator, warehouse
 ):
-    conn = create_example_warehouse(str(tmp_path / "warehouse.db"), customers=10)
-    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps(conn))
-    operator = MParticleSeedCalculatedAttributesOperator(
-        task_id="seed",
-        calculated_attributes=[LTV],
-        identities={"customer_id": "customer_id"},
+    operator = sql_seed(
+        "SELECT customer_id, ltv, CASE WHEN ltv > 5 THEN 'gold' ELSE 'blue' END AS tier FROM customer_ltv",
         user_attributes={"Tier": "tier"},
-        sql="SELECT customer_id, ltv, CASE WHEN ltv > 5 THEN 'gold' ELSE 'blue' END AS tier FROM customer_ltv",
-        sql_conn_id="seed_db",
     )
     _, lineage, _ = run(operator)
     assert [o.name for o in lineage.outputs] == ["calculated-attributes/LTV", "user-attributes"]
     users = lineage.outputs[1]
-    assert users.outputFacets["outputStatistics"].rowCount == 10
+    assert users.outputFacets["outputStatistics"].rowCount == 120
     [source] = users.facets["columnLineage"].fields["Tier"].inputFields
     assert (source.name, source.field) == ("main.customer_ltv", "ltv")
 
