@@ -30,7 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_mparticle.assets import CALCULATED_ATTRIBUTES, SCHEME, parse_uri
+from airflow_provider_mparticle.assets import CALCULATED_ATTRIBUTES, SCHEME, USER_ATTRIBUTES, parse_uri
 
 if TYPE_CHECKING:
     from airflow.providers.openlineage.extractors import OperatorLineage
@@ -41,8 +41,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Warehouse Sync pipeline types -> the dataset they write in the workspace.
-PIPELINE_OUTPUTS = {"user_attributes": "user-attributes", "events": "events"}
+# Warehouse Sync pipeline types -> the dataset they write in the workspace (as in assets.workspace_asset).
+PIPELINE_OUTPUTS = {"user_attributes": USER_ATTRIBUTES, "events": "events"}
 
 
 def workspace_namespace(workspace_id: str | int) -> str:
@@ -78,8 +78,8 @@ def convert_asset_to_openlineage(asset: Any, lineage_context: Any = None) -> Dat
     """
     from openlineage.client.event_v2 import Dataset
 
-    workspace, name = parse_uri(asset.uri)
-    return Dataset(namespace=workspace_namespace(workspace), name=calculated_attribute_dataset_name(name))
+    workspace, dataset, name = parse_uri(asset.uri)
+    return Dataset(namespace=workspace_namespace(workspace), name=f"{dataset}/{name}" if name else dataset)
 
 
 # --- seeding --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from airflow_provider_mparticle.assets import (
     create_asset,
     parse_uri,
     sanitize_uri,
+    workspace_asset,
 )
 from airflow_provider_mparticle.get_provider_info import get_provider_info
 
@@ -39,16 +40,17 @@ def test_names_with_reserved_characters_round_trip():
     uri = calculated_attribute_uri(123, "LTV / 90 days?")
     assert uri == "mparticle://123/calculated-attributes/LTV%20%2F%2090%20days%3F"
     assert Asset(uri).uri == uri
-    assert parse_uri(uri) == ("123", "LTV / 90 days?")
+    assert parse_uri(uri) == ("123", "calculated-attributes", "LTV / 90 days?")
 
 
 @pytest.mark.parametrize(
     ("uri", "message"),
     [
-        ("mparticle://123/segments/VIP", "names no calculated attribute"),
-        ("mparticle://123/calculated-attributes/", "names no calculated attribute"),
-        ("mparticle://123/calculated-attributes/a/b", "names no calculated attribute"),
-        ("mparticle://123", "names no calculated attribute"),
+        ("mparticle://123/segments/VIP", "names no mParticle dataset"),
+        ("mparticle://123/calculated-attributes/", "names no mParticle dataset"),
+        ("mparticle://123/calculated-attributes/a/b", "names no mParticle dataset"),
+        ("mparticle://123/user-attributes/email", "names no mParticle dataset"),
+        ("mparticle://123", "names no mParticle dataset"),
         ("mparticle:///calculated-attributes/LTV", "must name the workspace id"),
         ("mparticle://user@123/calculated-attributes/LTV", "must name the workspace id"),
         ("mparticle://123:443/calculated-attributes/LTV", "must name the workspace id"),
@@ -89,6 +91,16 @@ def test_outlets_helper_takes_the_seed_mapping_or_names():
     assert assets[0].extra == {"workspace_id": "123", "calculated_attribute": "Lifetime value"}
     with pytest.raises(ValueError, match="needs a non-empty name"):
         calculated_attribute_assets(123, [{"column": "ltv"}])
+
+
+def test_workspace_datasets_are_assets_too():
+    assert workspace_asset(123).uri == "mparticle://123/user-attributes"
+    assert (
+        Asset("MParticle://123/events/").uri == workspace_asset(123, "events").uri == "mparticle://123/events"
+    )
+    assert parse_uri("mparticle://123/user-attributes") == ("123", "user-attributes", None)
+    with pytest.raises(ValueError, match="expected one of user-attributes, events"):
+        workspace_asset(123, "audiences")
 
 
 def test_factory_builds_the_same_asset():

@@ -8,7 +8,7 @@ from airflow.providers.openlineage.utils.utils import translate_airflow_asset
 from airflow.sdk import Asset
 from openlineage.client.event_v2 import Dataset
 
-from airflow_provider_mparticle.assets import calculated_attribute_assets
+from airflow_provider_mparticle.assets import calculated_attribute_assets, workspace_asset
 from airflow_provider_mparticle.openlineage import calculated_attribute_dataset_name, workspace_namespace
 from airflow_provider_mparticle.operators.calculated_attributes import (
     MParticleActivateCalculatedAttributeOperator,
@@ -22,6 +22,11 @@ def test_an_asset_becomes_the_dataset_the_seed_operator_writes():
         workspace_namespace(123),
         calculated_attribute_dataset_name("Lifetime value"),
     )
+
+
+def test_a_workspace_asset_becomes_the_dataset_a_pipeline_writes():
+    dataset = translate_airflow_asset(workspace_asset(123, "user-attributes"), None)
+    assert dataset == Dataset(namespace="mparticle://123", name="user-attributes")
 
 
 def test_declared_outlets_of_an_operator_without_lineage_methods_become_outputs():
