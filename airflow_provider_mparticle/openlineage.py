@@ -189,9 +189,7 @@ def _sql_lineage(
     hook = connection.get_hook()  # type: ignore[no-untyped-call]
     if not isinstance(hook, DbApiHook):
         return OperatorLineage(), {}
-    lineage = get_openlineage_facets_with_sql(
-        hook=hook, sql=sql, conn_id=conn_id, database=None, connection=connection
-    )
+    lineage = get_openlineage_facets_with_sql(hook=hook, sql=sql, conn_id=conn_id, database=None)
     dialect = hook.get_openlineage_database_dialect(connection)
     default_schema = _default_schema(hook, connection)
     if lineage is None:

@@ -64,11 +64,15 @@ def test_airflow_refuses_malformed_uris_with_the_expected_form(uri, message):
 
 
 def test_the_scheme_is_registered_with_airflow():
-    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
-
     from airflow_provider_mparticle.openlineage import convert_asset_to_openlineage
 
-    providers = ProvidersManagerTaskRuntime()
+    try:  # where tasks look asset URI handlers up since Airflow 3.3
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime as Providers
+    except ImportError:
+        from airflow.providers_manager import ProvidersManager as Providers
+
+    providers = Providers()
+    providers.initialize_providers_asset_uri_resources()
     assert providers.asset_uri_handlers["mparticle"] is sanitize_uri
     assert providers.asset_factories["mparticle"] is create_asset
     assert providers.asset_to_openlineage_converters["mparticle"] is convert_asset_to_openlineage
