@@ -121,7 +121,7 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
     users = summary.get("users_sent_total", summary.get("users_sent")) if summary else None
     outputs = []
     for ca in attributes:
-        sources = [origin for column in _columns_of(ca) for origin in column_lineage.get(column, [])]
+        sources = [origin for column in _columns_of(ca) for origin in _origins(column_lineage, column)]
         outputs.append(
             _output(
                 workspace,
@@ -139,7 +139,8 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
                 PIPELINE_OUTPUTS["user_attributes"],
                 rows=users,
                 columns={
-                    str(name): column_lineage.get(str(column), []) for name, column in user_attributes.items()
+                    str(name): _origins(column_lineage, str(column))
+                    for name, column in user_attributes.items()
                 },
                 transformation="sent with the seeds",
             )
@@ -150,6 +151,16 @@ def seed_lineage(operator: Any, task_instance: Any) -> OperatorLineage | None:
 
 def _columns_of(ca: Mapping[str, Any]) -> list[str]:
     return [str(ca[key]) for key in ("column", "sum_column", "count_column") if ca.get(key)]
+
+
+def _origins(
+    column_lineage: Mapping[str, list[tuple[Dataset, str]]], column: str
+) -> list[tuple[Dataset, str]]:
+    if column in column_lineage:
+        return column_lineage[column]
+    # Some databases fold unquoted names (PostgreSQL: SELECT LTV returns a column named ltv).
+    folded = [origins for name, origins in column_lineage.items() if name.lower() == column.lower()]
+    return folded[0] if len(folded) == 1 else []
 
 
 def file_dataset(path: Any) -> Dataset:

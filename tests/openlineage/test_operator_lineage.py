@@ -185,6 +185,15 @@ def test_a_connection_without_workspace_id_reports_inputs_only(
     assert lineage.outputs == []
 
 
+def test_a_mapped_column_matches_a_result_column_the_database_folds():
+    from airflow_provider_mparticle.openlineage import _origins
+
+    users = Dataset(namespace="postgres://db:5432", name="crm.public.users")
+    # PostgreSQL returns SELECT LTV as a column named ltv, which is what the mapping names.
+    assert _origins({"LTV": [(users, "ltv")], "id": []}, "ltv") == [(users, "ltv")]
+    assert _origins({"LTV": [(users, "ltv")], "Ltv": [(users, "x")]}, "ltv") == []  # ambiguous: none
+
+
 @pytest.mark.parametrize(
     ("path", "namespace", "name"),
     [
