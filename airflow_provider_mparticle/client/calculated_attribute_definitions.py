@@ -19,9 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.client.errors import MParticleError
 from airflow_provider_mparticle.client.models import CalculationType
+from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison, json_diff
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+
+    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
 
 DATA_POINT_TYPES = ("event", "event_attribute", "user_attribute")
 ATTRIBUTE_CATEGORIES = ("event_attribute", "product_attribute", "promotion_attribute")
@@ -459,3 +462,98 @@ def seed_deleting_changes(
     if cutoff_day(current) != cutoff_day(wanted):
         changes.append(f"seeding.cutoff_date {cutoff_day(current)!r} -> {cutoff_day(wanted)!r}")
     return changes
+
+
+def _document(name: str, description: str | None, definition: Mapping[str, Any] | None) -> dict[str, Any]:
+    document: dict[str, Any] = {"name": name, "definition": normalize_definition(definition)}
+    if description is not None:
+        document["description"] = description
+    return document
+
+
+def plan_calculated_attribute(
+    existing: CalculatedAttribute | None, spec: CalculatedAttributeSpec, allow_seed_reset: bool = False
+) -> ChangePlan:
+    """What ensuring ``spec`` would change, compared with the live (active) and the draft definition.
+
+    The apply decision follows the draft when there is one, else the active definition (the one seeds are
+    bound to): it updates when name, description (if given) or definition differ, and is refused for a
+    rename after activation and, without ``allow_seed_reset``, for changes that delete seeds. Spelling
+    differences (``datapoint`` / ``data_point``, ``min`` / ``minimum``, zones) are not changes.
+
+    :param existing: the calculated attribute in the workspace (None: none has the name).
+    :param spec: the wanted state.
+    :param allow_seed_reset: whether changes that make mParticle delete seeds may be applied.
+    """
+    wanted = _document(spec.name, spec.description, spec.draft_definition)
+    if existing is None:
+        return ChangePlan(
+            subject=f"calculated attribute {spec.name!r}",
+            action="create",
+            writes=(f"create calculated attribute {spec.name!r} with its draft definition",),
+            comparisons=(
+                Comparison(LIVE, "active definition", present=False),
+                Comparison(DRAFT, "draft definition", present=False),
+            ),
+            request={
+                "name": spec.name,
+                "draft_definition": spec.draft_definition,
+                "description": spec.description,
+            },
+        )
+    subject = f"calculated attribute {existing.name!r} (id {existing.id})"
+    # The description is compared only when code gives one (None leaves it alone).
+    description = existing.description if spec.description is not None else None
+    comparisons = tuple(
+        Comparison(
+            against,
+            label,
+            tuple(json_diff(_document(existing.name, description, held), wanted, against)) if held else (),
+            present=held is not None,
+        )
+        for against, label, held in (
+            (LIVE, "active definition", existing.active_definition),
+            (DRAFT, "draft definition", existing.draft_definition),
+        )
+    )
+    current = existing.draft_definition or existing.active_definition
+    same_definition = definitions_equal(current, spec.draft_definition)
+    same_name = existing.name == spec.name
+    same_description = spec.description is None or spec.description == existing.description
+    if same_definition and same_name and same_description:
+        return ChangePlan(subject, "none", comparisons=comparisons)
+    writes = tuple(
+        part
+        for part, changed in (
+            (
+                "draft definition" if existing.draft_definition else "new draft definition",
+                not same_definition,
+            ),
+            (f"name -> {spec.name!r}", not same_name),
+            ("description", not same_description),
+        )
+        if changed
+    )
+    request = {
+        "name": spec.name,
+        "draft_definition": None if same_definition else spec.draft_definition,
+        "description": None if same_description else spec.description,
+    }
+    if not same_name and existing.is_active:
+        rename = (
+            f"cannot rename to {spec.name!r}: mParticle allows renaming only before activation "
+            '("Calculated attribute name cannot be changed once the calculated attribute has been activated.")'
+        )
+        return ChangePlan(subject, "update", writes, comparisons, refusal=rename, request=request)
+    changes = seed_deleting_changes(existing.name, current, spec.name, spec.draft_definition)
+    warnings: tuple[str, ...] = ()
+    refusal: str | None = None
+    if changes:
+        if allow_seed_reset:
+            warnings = (f"{', '.join(changes)}: mParticle deletes the seeds already sent",)
+        else:
+            refusal = (
+                f"{', '.join(changes)} makes mParticle delete the seeds already sent for it. "
+                "Set allow_seed_reset=True to do it anyway (and seed again)."
+            )
+    return ChangePlan(subject, "update", writes, comparisons, refusal, warnings, request)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from airflow_provider_mparticle.client.config import ClientSettings
     from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
@@ -276,3 +276,23 @@ class AsyncCalculatedAttributesApi:
 
     async def calculation_status(self, ca_id: int) -> CalculationStatus:
         return await self._transport.execute(self.calls.calculation_status(ca_id))
+
+
+def active_limit_holders(attributes: Iterable[CalculatedAttribute], ca_id: int) -> list[CalculatedAttribute]:
+    """The active calculated attributes other than ``ca_id``: those that count against the account limit.
+
+    :param attributes: every calculated attribute of the workspace (``list()``).
+    :param ca_id: the one about to be activated (re-activating it does not take another slot).
+    """
+    return sorted((ca for ca in attributes if ca.is_active and ca.id != ca_id), key=lambda ca: ca.name)
+
+
+def active_limit_message(holders: list[CalculatedAttribute], limit: int | None) -> str:
+    """Which calculated attributes hold the account's active limit, in words.
+
+    :param holders: from :func:`active_limit_holders`.
+    :param limit: the account's limit, when known (mParticle does not publish it through the API).
+    """
+    names = ", ".join(f"{ca.name!r} (id {ca.id})" for ca in holders) or "none"
+    of = f" of the limit of {limit}" if limit is not None else ""
+    return f"{len(holders)} active calculated attribute(s){of} hold it: {names}"

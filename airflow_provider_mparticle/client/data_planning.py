@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
 from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
+from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
@@ -539,6 +540,68 @@ def version_changes(current: DataPlanVersion | None, desired: PlannedVersion) ->
         point_lines = document_changes(current_document, desired.version_document)
         lines.extend(point_lines or ["~ version_document (fields other than data_points)"])
     return lines
+
+
+def plan_data_plan(
+    current: DataPlan | None,
+    remote_versions: Mapping[int, DataPlanVersion | None],
+    document: PlanDocument,
+) -> ChangePlan:
+    """What deploying ``document`` would change; nothing is sent.
+
+    The Data Planning API keeps no draft of a version: a version activated in ``development`` or
+    ``production`` is compared as *live*, one with ``activated_environment: none`` (deployed, enforced
+    nowhere) as a *draft*. A version the file has and the workspace lacks counts as live and missing.
+
+    :param current: the plan in the workspace (None: it does not exist).
+    :param remote_versions: version number -> that version read in full (None: it does not exist).
+    :param document: the plan as kept in code.
+    """
+    plan_id = document.data_plan_id
+    subject = f"data plan {plan_id!r}"
+    if current is None:
+        created = {str(v.version): "create" for v in document.versions}
+        lines = tuple(line for v in document.versions for line in version_changes(None, v))
+        return ChangePlan(
+            subject,
+            "create",
+            (f"create data plan {plan_id!r} with version(s) {', '.join(created)}",),
+            (Comparison(LIVE, "data plan", lines, present=False),),
+            request={"create_plan": True, "plan_changes": {}, "versions": created},
+        )
+    plan_changes: dict[str, str] = {}
+    plan_lines: list[str] = []
+    for key, wanted, held in (
+        ("name", document.data_plan_name, current.data_plan_name),
+        ("description", document.data_plan_description, current.data_plan_description),
+    ):
+        if wanted is not None and wanted != held:
+            plan_changes[key] = wanted
+            plan_lines.append(f"~ data_plan_{key}: {held!r} -> {wanted!r}")
+    comparisons = [Comparison(LIVE, "plan name and description", tuple(plan_lines))]
+    writes = [f"update the plan's {', '.join(sorted(plan_changes))}"] if plan_changes else []
+    versions: dict[str, str] = {}
+    for version in document.versions:
+        remote = remote_versions.get(version.version)
+        lines = tuple(version_changes(remote, version))
+        against = DRAFT if remote is not None and remote.activated_environment == "none" else LIVE
+        label = f"version {version.version}" + (
+            f" ({remote.activated_environment})" if remote and remote.activated_environment else ""
+        )
+        comparisons.append(Comparison(against, label, lines, present=remote is not None))
+        if lines:
+            versions[str(version.version)] = "create" if remote is None else "update"
+            writes.append(f"{versions[str(version.version)]} version {version.version}")
+    unmanaged = sorted({v.version for v in current.versions} - {v.version for v in document.versions})
+    warnings = (f"version(s) {unmanaged} are not in the code and are left as they are",) if unmanaged else ()
+    return ChangePlan(
+        subject,
+        "update" if writes else "none",
+        tuple(writes),
+        tuple(comparisons),
+        warnings=warnings,
+        request={"create_plan": False, "plan_changes": plan_changes, "versions": versions},
+    )
 
 
 # --- calls -----------------------------------------------------------------------------------------

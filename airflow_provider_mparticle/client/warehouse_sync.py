@@ -10,8 +10,9 @@ table; the on-demand schedule is spelled ``on_demand`` and ``on-demand``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -362,6 +363,91 @@ class RunsPage:
             has_previous_page=bool(data.get("has_previous_page")),
             has_next_page=bool(data.get("has_next_page")),
         )
+
+
+# A run whose logical date is at most this much before the intent's time still counts as ours: the
+# worker's clock and mParticle's differ, and a run already going when we triggered would have made the
+# trigger answer "already in progress" (which the operator attaches to anyway).
+INTENT_CLOCK_SKEW = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class TriggerIntent:
+    """What a trigger is about to do, stored before the POST so that a retry can tell what happened.
+
+    :param pipeline_id: the pipeline being triggered.
+    :param at: when the trigger was about to be sent (UTC, ISO 8601).
+    :param try_number: the task try that sent it (None outside Airflow).
+    :param run_id: the run the trigger answered with; None while the answer has not been stored.
+    """
+
+    pipeline_id: str
+    at: str
+    try_number: int | None = None
+    run_id: int | str | None = None
+
+    @classmethod
+    def now(cls, pipeline_id: str, try_number: int | None = None) -> TriggerIntent:
+        return cls(pipeline_id, dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), try_number)
+
+    @classmethod
+    def from_json(cls, value: Any) -> TriggerIntent | None:
+        """The intent stored as JSON, or None when ``value`` is not one."""
+        if not isinstance(value, Mapping) or not value.get("pipeline_id") or not value.get("at"):
+            return None
+        try_number = value.get("try_number")
+        return cls(
+            str(value["pipeline_id"]),
+            str(value["at"]),
+            int(try_number) if isinstance(try_number, int) else None,
+            _run_id(value.get("run_id")),
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "pipeline_id": self.pipeline_id,
+            "at": self.at,
+            "try_number": self.try_number,
+            "run_id": self.run_id,
+        }
+
+    def answered(self, run_id: int | str) -> TriggerIntent:
+        """The same intent with the run the trigger answered with."""
+        return TriggerIntent(self.pipeline_id, self.at, self.try_number, run_id)
+
+    @property
+    def search_from(self) -> str:
+        """The ``startDate`` from which to look for the run this intent may have started."""
+        return (_parse_time(self.at) - INTENT_CLOCK_SKEW).isoformat(timespec="milliseconds")
+
+
+def _parse_time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def run_started_by(intent: TriggerIntent, runs: Iterable[PipelineRun]) -> PipelineRun | None:
+    """The run an unanswered trigger started: the earliest run of the pipeline from the intent's time on.
+
+    Runs are read from ``startDate = intent.search_from`` (the intent's time less the clock skew); the
+    earliest one is the trigger's, since the pipeline refuses a trigger while a run is in flight.
+
+    :param intent: the stored intent, without a run id.
+    :param runs: the pipeline's runs (any order).
+    """
+    low = _parse_time(intent.search_from)
+    candidates = []
+    for run in runs:
+        if run.id is None or (run.pipeline_id not in (None, intent.pipeline_id)):
+            continue
+        when = run.logical_date or run.started_on
+        try:
+            started = _parse_time(when) if when else None
+        except ValueError:
+            started = None
+        if started is not None and started >= low:
+            candidates.append((started, str(run.id), run))
+    return min(candidates, key=lambda c: (c[0], c[1]))[2] if candidates else None
 
 
 def is_already_in_progress(error: BaseException) -> bool:

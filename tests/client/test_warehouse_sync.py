@@ -170,3 +170,31 @@ async def test_async_client_reads_runs(mparticle_settings, client):
         assert [r.id async for r in aclient.warehouse_sync.iter_runs("example-pipeline", page_size=1)] == [
             run_id
         ]
+
+
+def test_held_trigger_answer_creates_the_run_first_and_a_reconciler_finds_it(client, mparticle_emulator):
+    import threading
+
+    from airflow_provider_mparticle.client.warehouse_sync import TriggerIntent, run_started_by
+
+    control = mparticle_emulator.control
+    create_pipeline(client, "held-answer")
+    control.plan_pipeline_runs("held-answer", answer_delay=30)
+    intent = TriggerIntent.now("held-answer", try_number=1)
+    answers: list[object] = []
+    sender = threading.Thread(target=lambda: answers.append(client.warehouse_sync.trigger("held-answer")))
+    sender.start()
+    for _ in range(200):
+        if control.pipeline_runs():
+            break
+        threading.Event().wait(0.02)
+    assert [r["id"] for r in control.pipeline_runs()] == [1]
+    assert answers == []  # the run exists, its answer is still held
+    found = run_started_by(
+        intent, client.warehouse_sync.iter_runs("held-answer", start_date=intent.search_from)
+    )
+    assert found is not None
+    assert found.id == 1
+    assert control.release_trigger_answers() == 1
+    sender.join(10)
+    assert answers[0].pipeline_run_id == 1

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object
 from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison, json_diff
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.adobe.config import AdobeClientSettings
@@ -238,6 +239,66 @@ class ComputedAttributeDefinition:
         if current.keep_current != self.keep_current:
             changes["keepCurrent"] = self.keep_current
         return changes
+
+
+def _view(attribute: ComputedAttribute) -> dict[str, Any]:
+    return {
+        "name": attribute.name,
+        "displayName": attribute.display_name,
+        "description": attribute.description,
+        "expression": attribute.expression,
+        "duration": attribute.duration.as_api() if attribute.duration else None,
+        "keepCurrent": attribute.keep_current,
+    }
+
+
+def plan_computed_attribute(
+    current: ComputedAttribute | None, definition: ComputedAttributeDefinition, activate: bool = False
+) -> ChangePlan:
+    """What ensuring ``definition`` would change; nothing is sent.
+
+    AEP keeps one object per attribute: a DRAFT is compared as the *draft*, an attribute whose evaluation
+    has started (NEW and later) as *live*. A change to a live attribute is refused (AEP accepts no change
+    but DISABLED), and so is the plan's apply.
+
+    :param current: the attribute found by name (None: none has it).
+    :param definition: the attribute as code.
+    :param activate: whether an apply creates it as NEW, or moves a DRAFT to NEW.
+    """
+    if current is None:
+        status = ComputedAttributeStatus.NEW if activate else ComputedAttributeStatus.DRAFT
+        return ChangePlan(
+            f"computed attribute {definition.name!r}",
+            "create",
+            (f"create computed attribute {definition.name!r} as {status.value}",),
+            (
+                Comparison(LIVE, "evaluating attribute", present=False),
+                Comparison(DRAFT, "DRAFT", present=False),
+            ),
+            request={"status": status.value},
+        )
+    subject = f"computed attribute {current.name!r} ({current.id}, {current.status_text})"
+    changes = definition.changes_from(current)
+    before = _view(current)
+    after = {**before, **{k: (v.get("value") if k == "expression" else v) for k, v in changes.items()}}
+    lines = tuple(json_diff(before, after, current.status_text))
+    is_draft = current.status is ComputedAttributeStatus.DRAFT
+    comparisons = (
+        Comparison(LIVE, "evaluating attribute", () if is_draft else lines, present=not is_draft),
+        Comparison(DRAFT, "DRAFT", lines if is_draft else (), present=is_draft),
+    )
+    if activate and is_draft:
+        changes["status"] = ComputedAttributeStatus.NEW.value
+    if not changes:
+        return ChangePlan(subject, "none", comparisons=comparisons)
+    writes = tuple(f"{key} -> {value!r}" for key, value in sorted(changes.items()))
+    refusal = None
+    if not is_draft:
+        refusal = (
+            f"it is {current.status_text}; AEP accepts no change to it but status DISABLED. Fields that "
+            f"differ from the definition: {', '.join(sorted(changes))}."
+        )
+    return ChangePlan(subject, "update", writes, comparisons, refusal=refusal, request=changes)
 
 
 _API_NAMES = {"display_name": "displayName", "description": "description"}

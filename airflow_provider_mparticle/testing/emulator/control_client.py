@@ -113,13 +113,18 @@ class EmulatorControl:
 
     def plan_pipeline_runs(self, pipeline_id: str, **plan: Any) -> dict[str, Any]:
         """How the pipeline's next runs end: ``outcome`` (success / failed / stopped), ``errors``,
-        ``successful_records``, ``failed_records``, ``retrying`` (pass through ``retrying``) and ``hold``
-        (stay running until :meth:`release_pipeline_run`)."""
+        ``successful_records``, ``failed_records``, ``retrying`` (pass through ``retrying``), ``hold``
+        (stay running until :meth:`release_pipeline_run`) and ``answer_delay`` (seconds the trigger holds
+        its answer after creating the run, until :meth:`release_trigger_answers`)."""
         return self._call("POST", f"/warehouse-sync/pipelines/{pipeline_id}/plan", json=plan)  # type: ignore[no-any-return]
 
     def release_pipeline_run(self, run_id: int, **plan: Any) -> dict[str, Any]:
         """Let a held run finish on its next read, optionally with another outcome."""
         return self._call("POST", f"/warehouse-sync/runs/{run_id}/release", json=plan)  # type: ignore[no-any-return]
+
+    def release_trigger_answers(self) -> int:
+        """Send the trigger answers held by ``plan_pipeline_runs(..., answer_delay=...)``; returns how many."""
+        return int(self._call("POST", "/warehouse-sync/trigger-answers/release")["released"])
 
     def fault_warehouse_connection(self, connection_id: str, message: str) -> dict[str, Any]:
         """Fault a warehouse connection (its pipelines become ``faulted``) until it is replaced (PUT)."""

@@ -8,12 +8,16 @@ is in flight; a faulted pipeline may be triggered again (the reference says both
 a PUT clears the fault of what it replaces; at most 5 active pipelines; secrets come back masked.
 
 Control plane under ``/_emulator/warehouse-sync``: the outcome, record counts and errors of a
-pipeline's next runs, holding a run until released, and faults on connections and data models. Every
-trigger is in the shared journal (``POST .../inputs/data-pipelines/trigger``).
+pipeline's next runs, holding a run until released, holding the trigger's *answer* (the run is created,
+the HTTP answer waits ``answer_delay`` seconds or until released: a client killed meanwhile never learns
+the run id), and faults on connections and data models. Every trigger is in the shared journal
+(``POST .../inputs/data-pipelines/trigger``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -66,6 +70,7 @@ class RunPlan:
     failed_records: int = 0
     retrying: bool = False
     hold: bool = False
+    answer_delay: float = 0.0
 
 
 @dataclass
@@ -139,6 +144,10 @@ class WarehouseSyncBackend:
         self.runs: dict[int, StoredRun] = {}
         self.plans: dict[str, RunPlan] = {}
         self.next_run_id = 1
+        for answer in getattr(self, "held_answers", []):
+            answer.set()
+        # Trigger answers being held (see RunPlan.answer_delay); set() releases one.
+        self.held_answers: list[asyncio.Event] = []
 
     @property
     def now(self) -> float:
@@ -392,7 +401,9 @@ class WarehouseSyncBackend:
         connection_fault, model_fault = self.upstream_faults(pipeline)
         if connection_fault or model_fault:
             # Nothing syncs while the connection or data model is faulted: the retry fails with their errors.
-            plan = RunPlan("failed", [*connection_fault, *model_fault], 0, 0, plan.retrying, plan.hold)
+            plan = RunPlan(
+                "failed", [*connection_fault, *model_fault], 0, 0, plan.retrying, plan.hold, plan.answer_delay
+            )
         previous = [
             r for r in self.runs.values() if r.pipeline_id == pipeline_id and r.plan.outcome == "success"
         ]
@@ -487,6 +498,7 @@ def _plan(body: dict[str, Any], base: RunPlan | None = None) -> RunPlan:
         failed_records=int(body.get("failed_records", base.failed_records)),
         retrying=bool(body.get("retrying", base.retrying)),
         hold=bool(body.get("hold", base.hold)),
+        answer_delay=float(body.get("answer_delay", base.answer_delay)),
     )
 
 
@@ -605,6 +617,14 @@ def register(app: FastAPI, state: EmulatorState) -> None:
             return JSONResponse(
                 {"statusCode": 400, "errors": [{"message": m} for m in error.messages]}, status_code=400
             )
+        if run.plan.answer_delay > 0:
+            # The run exists from here on; only the answer waits (until released or the delay is over).
+            answer = asyncio.Event()
+            backend.held_answers.append(answer)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(answer.wait(), run.plan.answer_delay)
+            with contextlib.suppress(ValueError):
+                backend.held_answers.remove(answer)
         return JSONResponse({"pipeline_run_id": run.id, "status": "attempt_requested"})
 
     item_routes(
@@ -649,7 +669,7 @@ def register(app: FastAPI, state: EmulatorState) -> None:
 
     @app.post(CONTROL + "/pipelines/{item_id}/plan")
     async def set_plan(request: Request, item_id: str) -> dict[str, Any]:
-        """How the pipeline's next runs end: outcome, errors, record counts, retrying, hold."""
+        """How the pipeline's next runs end: outcome, errors, record counts, retrying, hold, answer_delay."""
         backend.plans[item_id] = _plan(await control_body(request))
         return vars(backend.plans[item_id])
 
@@ -665,6 +685,14 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         run.held = False
         run.progress.mode = "immediate"
         return run.as_json(backend.now, read=False)
+
+    @app.post(CONTROL + "/trigger-answers/release")
+    async def release_answers() -> dict[str, int]:
+        """Send every trigger answer being held now."""
+        held = list(backend.held_answers)
+        for answer in held:
+            answer.set()
+        return {"released": len(held)}
 
     fault_route(
         "/connections", "connections", "Connection", "The connection failed.", backend.connection_json
