@@ -16,6 +16,8 @@ class EmulatorControl:
     def __init__(self, url: str) -> None:
         self.url = url.rstrip("/") + "/_emulator"
         self.session = requests.Session()
+        # The control plane refuses state changes without it (no cross-site form posts).
+        self.session.headers["Content-Type"] = "application/json"
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
         response = self.session.request(method, self.url + path, timeout=60, **kwargs)

@@ -36,7 +36,8 @@ class EmulatorSettings:
     :param progress_mode: how long-running things advance: ``immediate``, ``reads`` or ``seconds``.
     :param progress_steps: reads, or seconds, to go from start to done.
     :param journal_size: requests kept in the journal.
-    :param journal_bodies: keep request bodies in the journal.
+    :param journal_bodies: keep request bodies in the journal (always with secrets masked: see
+        :mod:`~airflow_provider_mparticle.testing.emulator.redaction`).
     """
 
     workspace_id: str = "1"
@@ -173,6 +174,7 @@ class JournalEntry:
     status: int
     body: Any = None
     units: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -212,6 +214,14 @@ class EmulatorState:
         self.seq = 0
         for backend in self.backends.values():
             backend.reset()
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials' secret halves this emulator accepts (masked wherever the journal meets them)."""
+        found = [self.settings.api_secret, self.settings.client_secret]
+        for backend in self.backends.values():
+            settings = getattr(backend, "settings", None)
+            found.append(getattr(settings, "client_secret", ""))
+        return tuple(s for s in found if s)
 
     def record(self, entry: JournalEntry) -> None:
         if self.journal.maxlen != self.settings.journal_size:
