@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
@@ -28,14 +28,15 @@ from airflow_provider_mparticle.testing.emulator.errors import (
     not_found,
     read_json,
 )
-from airflow_provider_mparticle.testing.emulator.state import iso
+from airflow_provider_mparticle.testing.emulator.redaction import redact_body
+from airflow_provider_mparticle.testing.emulator.state import Progress, iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi import FastAPI
 
-    from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
+    from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
 ACTOR = "airflow@emulator.local"
 SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -139,6 +140,29 @@ class WarehouseSyncBackend:
         self.runs: dict[int, StoredRun] = {}
         self.plans: dict[str, RunPlan] = {}
         self.next_run_id = 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            # The API never hands warehouse passwords back, so a snapshot need not hold them either.
+            "connections": {k: redact_body(asdict(v)) for k, v in self.connections.items()},
+            "data_models": {k: asdict(v) for k, v in self.data_models.items()},
+            "pipelines": {k: asdict(v) for k, v in self.pipelines.items()},
+            "runs": [asdict(run) for run in self.runs.values()],
+            "plans": {k: asdict(v) for k, v in self.plans.items()},
+            "next_run_id": self.next_run_id,
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.reset()
+        for store in ("connections", "data_models", "pipelines"):
+            getattr(self, store).update({k: StoredResource(**v) for k, v in (data.get(store) or {}).items()})
+        for item in data.get("runs") or []:
+            run = StoredRun(
+                **{**item, "progress": Progress(**item["progress"]), "plan": RunPlan(**item["plan"])}
+            )
+            self.runs[run.id] = run
+        self.plans = {k: RunPlan(**v) for k, v in (data.get("plans") or {}).items()}
+        self.next_run_id = int(data.get("next_run_id") or max(self.runs, default=0) + 1)
 
     @property
     def now(self) -> float:
