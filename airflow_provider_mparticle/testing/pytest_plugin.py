@@ -63,9 +63,13 @@ def mparticle_emulator_server() -> Iterator[EmulatorServer]:
 def mparticle_emulator(
     mparticle_emulator_server: EmulatorServer, request: pytest.FixtureRequest
 ) -> Iterator[EmulatorServer]:
-    """The session's emulator, reset to a clean state or to the test's ``mparticle_workspace``."""
+    """The session's emulator, reset to a clean state (and the tokens it had issued forgotten) or to the
+    test's ``mparticle_workspace``."""
+    from airflow_provider_mparticle.client.tokens import clear_token_cache
+
     control = mparticle_emulator_server.control
     control.reset()
+    clear_token_cache()
     marker = request.node.get_closest_marker(WORKSPACE_MARKER)
     if marker is not None:
         snapshot = marker.args[0] if marker.args else marker.kwargs["snapshot"]
