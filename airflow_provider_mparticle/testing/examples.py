@@ -179,7 +179,9 @@ def create_example_workspace(client: MParticleClient, control: EmulatorControl) 
         pipeline = create_pipeline(client)
         control.plan_pipeline_runs(pipeline.id, successful_records=1200, failed_records=3)
         client.warehouse_sync.trigger(pipeline.id)
-        control.plan_pipeline_runs(pipeline.id, outcome="failed", errors=["Warehouse query timed out."])
+        control.plan_pipeline_runs(
+            pipeline.id, outcome="failed", errors=["Warehouse query timed out."], successful_records=0
+        )
         client.warehouse_sync.trigger(pipeline.id)
     finally:
         control.configure(progress_mode=settings["progress_mode"])

@@ -19,6 +19,7 @@ from fastapi import FastAPI, Request
 from airflow_provider_mparticle.testing.emulator import (
     adobe_computed_attributes,
     calculated_attributes,
+    console,
     control,
     data_planning,
     oauth,
@@ -248,6 +249,7 @@ def create_app(state: EmulatorState | None = None, allow_remote: bool = False, *
     for module in API_MODULES:
         module.register(app, state)
     control.register(app, state)
+    console.register(app, state)
     state.reset()
     app.add_middleware(EmulatorMiddleware, state=state, allow_remote=allow_remote)
     return app
