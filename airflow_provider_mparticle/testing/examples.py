@@ -183,6 +183,7 @@ def create_example_workspace(client: MParticleClient, control: EmulatorControl) 
             pipeline.id, outcome="failed", errors=["Warehouse query timed out."], successful_records=0
         )
         client.warehouse_sync.trigger(pipeline.id)
+        client.warehouse_sync.report(pipeline.id)  # observed, so the failed run ends now
     finally:
         control.configure(progress_mode=settings["progress_mode"])
     versions = [
