@@ -170,3 +170,13 @@ def test_control_plane_accepts_json_with_a_charset(mparticle_emulator):
         timeout=5,
     )
     assert answer.json() == {"ms": 5.0}
+
+
+def test_bodies_without_secrets_skip_the_walk_and_others_do_not():
+    from airflow_provider_mparticle.testing.emulator.redaction import may_hold_secrets, redact_body
+
+    bulk = json.dumps([{"identities": {"customer_id": "c1"}, "seed": {"value": 1}}]).encode()
+    assert not may_hold_secrets(bulk, SECRETS)
+    for raw in (b'{"Client_Secret": "x"}', b'{"note": "emulator-api-secret"}', b'{"PASSWORD": "x"}'):
+        assert may_hold_secrets(raw, SECRETS)
+    assert redact_body({"Client_Secret": "x", "PASSWORD": "y"}) == {"Client_Secret": "***", "PASSWORD": "***"}

@@ -27,7 +27,11 @@ from airflow_provider_mparticle.testing.emulator import (
     warehouse_sync,
 )
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
-from airflow_provider_mparticle.testing.emulator.redaction import redact_body, redact_headers
+from airflow_provider_mparticle.testing.emulator.redaction import (
+    may_hold_secrets,
+    redact_body,
+    redact_headers,
+)
 from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState, JournalEntry
 
 if TYPE_CHECKING:
@@ -81,6 +85,11 @@ def _parse_body(raw: bytes, content_type: str) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def _journal_body(body: Any, raw: bytes, state: EmulatorState) -> Any:
+    secrets = state.secrets()
+    return redact_body(body, secrets) if may_hold_secrets(raw, secrets) else body
 
 
 def is_loopback(host: str, resolve: bool = False) -> bool:
@@ -155,7 +164,7 @@ class EmulatorMiddleware:
             path=path,
             query=scope.get("query_string", b"").decode("latin-1"),
             status=0,
-            body=redact_body(body, state.secrets()) if state.settings.journal_bodies else None,
+            body=_journal_body(body, raw, state) if state.settings.journal_bodies else None,
             units=_units(path, body),
             headers=redact_headers(scope.get("headers", [])),
         )

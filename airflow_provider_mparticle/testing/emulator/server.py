@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
         )
     except ValueError as error:
         parser.error(str(error))
-    print(f"mParticle emulator listening on {server.url}", flush=True)
+    print(f"mParticle emulator listening on {server.url} (console: {server.url}/_emulator/ui)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server._server.serve(sockets=[server._socket]))
 
