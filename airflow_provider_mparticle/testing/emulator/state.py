@@ -197,6 +197,8 @@ SNAPSHOT_FORMAT = "mparticle-emulator-snapshot"
 SNAPSHOT_VERSION = 1
 # Credentials are the running emulator's: a snapshot restored elsewhere keeps that emulator's, so the
 # connections already pointed at it go on working (and a saved file holds no secret).
+# Keyword options of RateLimiter beyond rate and path, kept by snapshots when the limiter has them.
+RATE_LIMIT_OPTIONS = ("acceleration", "percentage_header")
 CREDENTIAL_SETTINGS = ("api_key", "api_secret", "client_id", "client_secret")
 
 
@@ -236,6 +238,10 @@ class EmulatorState:
         latency, rate limit, token revocation and each API's data. The journal and request counters are
         a record of what was asked, not state, and are left out."""
         limiter = self.rate_limiter
+        limit = None
+        if limiter is not None:
+            options = {k: getattr(limiter, k) for k in RATE_LIMIT_OPTIONS if hasattr(limiter, k)}
+            limit = {"per_second": limiter.rate, "path": limiter.path, **options}
         return {
             "format": SNAPSHOT_FORMAT,
             "version": SNAPSHOT_VERSION,
@@ -244,7 +250,7 @@ class EmulatorState:
             "clock_offset": self.clock.offset,
             "latency_ms": self.latency_ms,
             "faults": [asdict(rule) for rule in self.faults],
-            "rate_limit": None if limiter is None else {"per_second": limiter.rate, "path": limiter.path},
+            "rate_limit": limit,
             "tokens_not_before": self.tokens_not_before,
             "backends": {name: backend.snapshot() for name, backend in self.backends.items()},
         }
@@ -275,7 +281,10 @@ class EmulatorState:
         self.faults.extend(faults)
         limit = snapshot.get("rate_limit")
         if limit and limit.get("per_second"):
-            self.rate_limiter = RateLimiter(float(limit["per_second"]), str(limit.get("path") or ""))
+            options = {k: limit[k] for k in RATE_LIMIT_OPTIONS if k in limit}
+            self.rate_limiter = RateLimiter(
+                float(limit["per_second"]), str(limit.get("path") or ""), **options
+            )
         self.tokens_not_before = float(snapshot.get("tokens_not_before") or 0.0)
         for name, backend in self.backends.items():
             try:
