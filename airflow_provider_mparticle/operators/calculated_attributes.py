@@ -196,18 +196,18 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
                     ca_id = api.create(spec.name, spec.draft_definition, spec.description)
                     action = "created"
                     publish_calculated_attribute(
-                        context, workspace, ca_id, spec.name, client.settings.api_url
+                        context, workspace, ca_id, spec.name, api_url=client.settings.api_url
                     )
                     self.log.info("Created calculated attribute %r (id %s).", spec.name, ca_id)
                 else:
                     ca_id = existing.id
                     publish_calculated_attribute(
-                        context, workspace, ca_id, existing.name, client.settings.api_url
+                        context, workspace, ca_id, existing.name, api_url=client.settings.api_url
                     )
                     action = self._update(api, existing, spec, definitions_equal, seed_deleting_changes)
                     if action == "updated":
                         publish_calculated_attribute(
-                            context, workspace, ca_id, spec.name, client.settings.api_url
+                            context, workspace, ca_id, spec.name, api_url=client.settings.api_url
                         )
             except MParticleValidationError as error:
                 raise MParticleTaskFailure(
@@ -314,7 +314,7 @@ class _OneCalculatedAttributeOperator(BaseOperator):
 
         ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
         publish_calculated_attribute(
-            context, client.settings.require_workspace(), ca.id, ca.name, client.settings.api_url
+            context, client.settings.require_workspace(), ca.id, ca.name, api_url=client.settings.api_url
         )
         return ca
 

@@ -112,7 +112,7 @@ class MParticleCalculationSensor(MParticleBaseSensor):
                 client.settings.require_workspace(),
                 self._resolved.id,
                 self._resolved.name,
-                client.settings.api_url,
+                api_url=client.settings.api_url,
             )
         ca = self._resolved
         try:
