@@ -154,7 +154,7 @@ def main() -> int:
                 failures.append(f"{name}: no screenshot")
             failures += [f"{name}: missing {m!r}" for m in missing]
             failures += [f"{name}: shows secret {s!r}" for s in leaked]
-            log(f"{name}: {'ok' if not (missing or leaked) else 'FAILED'} ({screenshot.relative_to(ROOT)})")
+            log(f"{name}: {'ok' if not (missing or leaked) else 'FAILED'} ({screenshot})")
     if failures:
         print("\n".join(["Console browser test failed:", *failures]), file=sys.stderr)
         return 1
