@@ -154,6 +154,7 @@ class ChangePlan:
             where = f"{comparison.against} ({comparison.label})"
             if not comparison.present:
                 lines.append(f"  against {where}: none in the workspace")
+                lines += [f"    {line}" for line in comparison.lines]
             elif not comparison.lines:
                 lines.append(f"  against {where}: matches code")
             else:

@@ -365,6 +365,30 @@ class RunsPage:
         )
 
 
+class KillPolicy(StrEnum):
+    """What killing a task that triggered a pipeline run does: the API cannot stop a run.
+
+    ``detach`` leaves the run going and logs its id and link; ``pause_pipeline`` also pauses the
+    pipeline, so that no further scheduled run starts (the current run still finishes).
+    """
+
+    DETACH = "detach"
+    PAUSE_PIPELINE = "pause_pipeline"
+
+    @classmethod
+    def parse(cls, value: Any, where: str = "on_kill") -> KillPolicy:
+        """Read a policy, failing with the accepted values.
+
+        :param value: ``detach`` or ``pause_pipeline`` (any case).
+        :param where: the parameter's name, for the message.
+        """
+        try:
+            return cls(str(value).strip().lower())
+        except ValueError:
+            names = ", ".join(repr(p.value) for p in cls)
+            raise MParticleConfigError(f"{where}: {value!r} is not one of {names}.") from None
+
+
 # A run whose logical date is at most this much before the intent's time still counts as ours: the
 # worker's clock and mParticle's differ, and a run already going when we triggered would have made the
 # trigger answer "already in progress" (which the operator attaches to anyway).

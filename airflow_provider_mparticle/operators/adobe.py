@@ -26,7 +26,11 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
     HOURS 1-24, DAYS 1-7, WEEKS 1-4, MONTHS 1-6; PQL expression) before any request. An attribute found by
     name that already matches is left alone. A DRAFT that differs is patched. An attribute whose evaluation
     has started (NEW and later) accepts no change but DISABLED, so a difference fails the task and names the
-    fields. Returns the attribute id (XCom ``return_value``); pushes its ``status`` too.
+    fields. Returns the attribute id (XCom ``return_value``); pushes its ``status`` and ``change_plan``.
+
+    ``mode="plan"`` logs the change as a diff (against the DRAFT, or against the live attribute once its
+    evaluation has started), returns it and writes nothing; ``mode="check"`` also fails the task, without
+    retries, when no live attribute matches the definition.
 
     :param name: unique name, letters and digits only.
     :param expression: the PQL expression (templated).
@@ -35,10 +39,11 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
     :param description: description (templated).
     :param keep_current: fast refresh (the documents ask for False for now).
     :param activate: create as NEW (or move a DRAFT to NEW), which starts the evaluation.
+    :param mode: ``apply`` (default), ``plan`` or ``check`` (templated).
     :param adobe_aep_conn_id: the ``adobe_aep`` connection.
     """
 
-    template_fields = ("name", "expression", "duration", "display_name", "description")
+    template_fields = ("name", "expression", "duration", "display_name", "description", "mode")
 
     def __init__(
         self,
@@ -50,10 +55,12 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
         description: str | None = None,
         keep_current: bool = False,
         activate: bool = False,
+        mode: str = "apply",
         adobe_aep_conn_id: str = AdobeExperiencePlatformHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.mode = mode
         self.name = name
         self.expression = expression
         self.duration = duration
@@ -63,12 +70,21 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
         self.activate = activate
         self.adobe_aep_conn_id = adobe_aep_conn_id
 
-    def execute(self, context: Context) -> str:
+    def execute(self, context: Context) -> Any:
         from airflow_provider_mparticle.client.adobe import (
             ComputedAttributeDefinition,
             ComputedAttributeError,
             ComputedAttributeStatus,
         )
+        from airflow_provider_mparticle.client.adobe.computed_attributes import plan_computed_attribute
+        from airflow_provider_mparticle.client.plans import ChangeMode
+        from airflow_provider_mparticle.operators.plan_mode import (
+            finish_without_apply,
+            parse_mode,
+            publish_plan,
+        )
+
+        mode = parse_mode(self.mode)
 
         try:
             definition = ComputedAttributeDefinition.from_dict(
@@ -87,33 +103,35 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
         with hook.get_client() as client:
             api = client.computed_attributes
             current = api.find_by_name(definition.name)
+            plan = plan_computed_attribute(current, definition, self.activate)
+            publish_plan(context, plan)
+            if mode is not ChangeMode.APPLY:
+                return finish_without_apply(self.log, plan, mode)
             if current is None:
-                status = ComputedAttributeStatus.NEW if self.activate else ComputedAttributeStatus.DRAFT
+                status = ComputedAttributeStatus(plan.request["status"])
                 attribute = api.create(definition, status)
                 self.log.info(
                     "Created computed attribute %r (%s) as %s", attribute.name, attribute.id, status
                 )
+            elif not plan.has_changes:
+                attribute = current
+                self.log.info("Computed attribute %r (%s) is up to date", current.name, current.id)
+            elif plan.refusal:
+                raise AdobeComputedAttributeError(
+                    f"Computed attribute {current.name!r} ({current.id}) {plan.refusal}"
+                )
             else:
-                changes = definition.changes_from(current)
-                if self.activate and current.status is ComputedAttributeStatus.DRAFT:
-                    changes["status"] = ComputedAttributeStatus.NEW.value
-                if not changes:
-                    attribute = current
-                    self.log.info("Computed attribute %r (%s) is up to date", current.name, current.id)
-                elif current.status is not ComputedAttributeStatus.DRAFT:
-                    raise AdobeComputedAttributeError(
-                        f"Computed attribute {current.name!r} ({current.id}) is {current.status_text}; AEP accepts "
-                        f"no change to it but status DISABLED. Fields that differ from the definition: "
-                        f"{', '.join(sorted(changes))}."
-                    )
-                else:
-                    try:
-                        attribute = api.update(current.id, changes, current.status)
-                    except ComputedAttributeError as error:
-                        raise AdobeComputedAttributeError(f"{current.name!r}: {error}") from error
-                    self.log.info(
-                        "Updated computed attribute %r (%s): %s", current.name, current.id, sorted(changes)
-                    )
+                try:
+                    attribute = api.update(current.id, plan.request, current.status)
+                except ComputedAttributeError as error:
+                    raise AdobeComputedAttributeError(f"{current.name!r}: {error}") from error
+                self.log.info(
+                    "Updated computed attribute %r (%s): %s\n%s",
+                    current.name,
+                    current.id,
+                    sorted(plan.request),
+                    plan.text(),
+                )
         context["ti"].xcom_push(key="status", value=attribute.status_text)
         return attribute.id
 

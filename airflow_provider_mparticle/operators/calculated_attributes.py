@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client import MParticleClient
     from airflow_provider_mparticle.client.calculated_attribute_definitions import CalculatedAttributeSpec
     from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
+    from airflow_provider_mparticle.client.plans import ChangePlan
 
 __all__ = [
     "SEED_CHECKPOINT_KEY",
@@ -66,9 +67,13 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
     cutoff date) are refused unless ``allow_seed_reset=True``; a seeding cutoff on a rolling ``within``
     window is always refused (such windows cannot be seeded).
 
-    Returns the calculated attribute's id; pushes ``calculated_attribute_id``,
-    ``calculated_attribute_name``, the UI link and ``calculated_attribute`` (id, name, calculation type,
-    cutoff date, action taken) to XCom.
+    ``mode="plan"`` computes the change against both the live (active) and the draft definition, logs it
+    as a diff and returns it, writing nothing; ``mode="check"`` also fails the task (without retries) when
+    the live definition differs from code. See :mod:`airflow_provider_mparticle.operators.plan_mode`.
+
+    Returns the calculated attribute's id (the plan, in ``plan`` and ``check`` modes); pushes
+    ``calculated_attribute_id``, ``calculated_attribute_name``, the UI link, ``change_plan`` and
+    ``calculated_attribute`` (id, name, calculation type, cutoff date, action taken) to XCom.
 
     :param definition: a dict, a JSON / YAML document, or the path of a ``.json`` / ``.yaml`` file
         (absolute, or relative to the DAG folder or ``template_searchpath``). Either
@@ -79,10 +84,11 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
     :param ca_id: ensure this calculated attribute (found by id, so a new name is a rename) instead of
         looking it up by name (templated).
     :param allow_seed_reset: allow changes that make mParticle delete the existing seeds.
+    :param mode: ``apply`` (default), ``plan`` or ``check`` (templated).
     :param mparticle_conn_id: the ``mparticle`` connection.
     """
 
-    template_fields: Sequence[str] = ("definition", "ca_name", "description", "ca_id")
+    template_fields: Sequence[str] = ("definition", "ca_name", "description", "ca_id", "mode")
     template_fields_renderers = {"definition": "json"}
     operator_extra_links = (MParticleCalculatedAttributeLink(),)
     ui_color = "#e6f0ff"
@@ -95,10 +101,12 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         description: str | None = None,
         ca_id: int | str | None = None,
         allow_seed_reset: bool = False,
+        mode: str = "apply",
         mparticle_conn_id: str = "mparticle_default",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.mode = mode
         self.definition = definition
         self.ca_name = ca_name
         self.description = description
@@ -169,15 +177,21 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         except CalculatedAttributeDefinitionError as error:
             raise MParticleTaskFailure(str(error)) from error
 
-    def execute(self, context: Context) -> int:
+    def execute(self, context: Context) -> Any:
         from airflow_provider_mparticle.client import MParticleNotFoundError, MParticleValidationError
         from airflow_provider_mparticle.client.calculated_attribute_definitions import (
-            definitions_equal,
-            seed_deleting_changes,
+            plan_calculated_attribute,
         )
+        from airflow_provider_mparticle.client.plans import ChangeMode
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
         from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
+        from airflow_provider_mparticle.operators.plan_mode import (
+            finish_without_apply,
+            parse_mode,
+            publish_plan,
+        )
 
+        mode = parse_mode(self.mode)
         spec = self.parse(context)
         with _client(self.mparticle_conn_id) as client:
             api = client.calculated_attributes
@@ -191,28 +205,24 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
                     ) from error
             else:
                 existing = api.find_by_name(spec.name)
+            plan = plan_calculated_attribute(existing, spec, self.allow_seed_reset)
+            publish_plan(context, plan)
+            if existing is not None:
+                publish_calculated_attribute(
+                    context, workspace, existing.id, existing.name, api_url=client.settings.api_url
+                )
+            if mode is not ChangeMode.APPLY:
+                return finish_without_apply(self.log, plan, mode)
             try:
-                if existing is None:
-                    ca_id = api.create(spec.name, spec.draft_definition, spec.description)
-                    action = "created"
-                    publish_calculated_attribute(
-                        context, workspace, ca_id, spec.name, api_url=client.settings.api_url
-                    )
-                    self.log.info("Created calculated attribute %r (id %s).", spec.name, ca_id)
-                else:
-                    ca_id = existing.id
-                    publish_calculated_attribute(
-                        context, workspace, ca_id, existing.name, api_url=client.settings.api_url
-                    )
-                    action = self._update(api, existing, spec, definitions_equal, seed_deleting_changes)
-                    if action == "updated":
-                        publish_calculated_attribute(
-                            context, workspace, ca_id, spec.name, api_url=client.settings.api_url
-                        )
+                ca_id, action = self._apply(api, existing, spec, plan)
             except MParticleValidationError as error:
                 raise MParticleTaskFailure(
                     f"mParticle refused calculated attribute {spec.name!r}: {'; '.join(error.messages) or error}"
                 ) from error
+            if action != "unchanged":
+                publish_calculated_attribute(
+                    context, workspace, ca_id, spec.name, api_url=client.settings.api_url
+                )
         context["ti"].xcom_push(
             key=XCOM_SUMMARY_KEY,
             value={
@@ -225,58 +235,29 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         )
         return ca_id
 
-    def _update(
+    def _apply(
         self,
         api: Any,
-        existing: CalculatedAttribute,
+        existing: CalculatedAttribute | None,
         spec: CalculatedAttributeSpec,
-        equal: Any,
-        changes_of: Any,
-    ) -> str:
+        plan: ChangePlan,
+    ) -> tuple[int, str]:
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
-        # Seeds are bound to the definition that will be active next: the draft, else the active one.
-        current = existing.draft_definition or existing.active_definition
-        same_definition = equal(current, spec.draft_definition)
-        same_name = existing.name == spec.name
-        same_description = spec.description is None or spec.description == existing.description
-        if same_definition and same_name and same_description:
+        if existing is None:
+            ca_id: int = api.create(spec.name, spec.draft_definition, spec.description)
+            self.log.info("Created calculated attribute %r (id %s).", spec.name, ca_id)
+            return ca_id, "created"
+        if not plan.has_changes:
             self.log.info("%s already matches the definition; nothing to do.", _label(existing).capitalize())
-            return "unchanged"
-        if not same_name and existing.is_active:
-            raise MParticleTaskFailure(
-                f"Cannot rename {_label(existing)} to {spec.name!r}: mParticle allows renaming only before "
-                'activation ("Calculated attribute name cannot be changed once the calculated attribute has '
-                'been activated.").'
-            )
-        changes = changes_of(existing.name, current, spec.name, spec.draft_definition)
-        if changes:
-            if not self.allow_seed_reset:
-                raise MParticleTaskFailure(
-                    f"Refusing to change {_label(existing)}: {', '.join(changes)} makes mParticle delete the "
-                    "seeds already sent for it. Set allow_seed_reset=True to do it anyway (and seed again)."
-                )
-            self.log.warning("%s: %s; mParticle deletes its seeds.", _label(existing), ", ".join(changes))
-        api.update(
-            existing.id,
-            name=spec.name,
-            draft_definition=None if same_definition else spec.draft_definition,
-            description=None if same_description else spec.description,
-        )
-        self.log.info(
-            "Updated %s (%s).",
-            _label(existing),
-            ", ".join(
-                part
-                for part, changed in (
-                    ("draft definition", not same_definition),
-                    (f"name -> {spec.name!r}", not same_name),
-                    ("description", not same_description),
-                )
-                if changed
-            ),
-        )
-        return "updated"
+            return existing.id, "unchanged"
+        if plan.refusal:
+            raise MParticleTaskFailure(f"Refusing to change {_label(existing)}: {plan.refusal}")
+        for warning in plan.warnings:
+            self.log.warning("%s: %s.", _label(existing), warning)
+        api.update(existing.id, **plan.request)
+        self.log.info("Updated %s (%s).\n%s", _label(existing), ", ".join(plan.writes), plan.text())
+        return existing.id, "updated"
 
 
 class _OneCalculatedAttributeOperator(BaseOperator):
@@ -326,6 +307,11 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
     succeed). mParticle's documented refusals fail the task without retries and with its message:
     the account limit on active calculated attributes, and "No draft definition was found to activate".
 
+    The API does not publish the account's limit on active calculated attributes: give it as
+    ``active_limit`` and the limit is checked before activating, failing with the names of the
+    attributes that hold it instead of sending a request mParticle would refuse. Without it, a refusal
+    for the limit names them too.
+
     Returns ``{ca_id, name, activated}`` plus, when waiting, the final calculation status.
 
     :param ca_id: the calculated attribute's id (templated).
@@ -334,12 +320,14 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
     :param poll_interval: seconds between calculation checks while waiting.
     :param timeout: how long to wait (seconds or timedelta); then the task fails.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param active_limit: the account's limit on active calculated attributes, when known.
     :param mparticle_conn_id: the ``mparticle`` connection.
     """
 
     def __init__(
         self,
         *,
+        active_limit: int | None = None,
         wait_for_calculation: bool = False,
         poll_interval: float = 60.0,
         timeout: float | dt.timedelta = dt.timedelta(days=7),
@@ -347,15 +335,37 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.active_limit = active_limit
         self.wait_for_calculation = wait_for_calculation
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
         self.deferrable = default_deferrable() if deferrable is None else deferrable
 
+    def _limit_holders(self, client: MParticleClient, ca: CalculatedAttribute) -> str:
+        from airflow_provider_mparticle.client.calculated_attributes import (
+            active_limit_holders,
+            active_limit_message,
+        )
+
+        holders = active_limit_holders(client.calculated_attributes.list(), ca.id)
+        return active_limit_message(holders, self.active_limit)
+
     def _activate(self, client: MParticleClient, ca: CalculatedAttribute) -> bool:
         from airflow_provider_mparticle.client import MParticleValidationError
+        from airflow_provider_mparticle.client.calculated_attributes import (
+            active_limit_holders,
+            active_limit_message,
+        )
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
+        if self.active_limit is not None and ca.draft_definition is not None:
+            holders = active_limit_holders(client.calculated_attributes.list(), ca.id)
+            if len(holders) >= int(self.active_limit):
+                raise MParticleTaskFailure(
+                    f"Cannot activate {_label(ca)}: the account limit on active calculated attributes is "
+                    f"reached; {active_limit_message(holders, self.active_limit)}. Nothing was sent. Delete unneeded active "
+                    "calculated attributes or ask your mParticle account representative to raise the limit."
+                )
         try:
             client.calculated_attributes.activate(ca.id)
         except MParticleValidationError as error:
@@ -372,8 +382,9 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
             if "limit on active calculated attributes" in lowered:
                 raise MParticleTaskFailure(
                     f"Cannot activate {_label(ca)}: the account limit on active calculated attributes is "
-                    f"reached (mParticle: {said!r}). Delete unneeded active calculated attributes or ask "
-                    "your mParticle account representative to raise the limit."
+                    f"reached (mParticle: {said!r}); {self._limit_holders(client, ca)}. Delete unneeded "
+                    "active calculated attributes or ask your mParticle account representative to raise the "
+                    "limit."
                 ) from error
             raise MParticleTaskFailure(f"mParticle refused to activate {_label(ca)}: {said}") from error
         self.log.info("Activated %s.", _label(ca))

@@ -76,12 +76,23 @@ class MParticleDeployDataPlanOperator(BaseOperator):
     :param plan: the plan itself (instead of ``plan_file``).
     :param activated_environment: override every version's ``activated_environment`` (``none``,
         ``development`` or ``production``), e.g. to promote the same file per environment.
-    :param check_only: only log what would change.
+    :param mode: ``apply`` (default); ``plan`` logs the change as a diff against the live versions
+        (activated in development or production) and the draft ones (``activated_environment: none``),
+        returns it and writes nothing; ``check`` also fails the task, without retries, when a live version
+        or the plan differs from the file (templated). The plan goes to XCom as ``change_plan``.
+    :param check_only: the same as ``mode="plan"`` (kept for existing DAGs).
     :param mparticle_conn_id: the ``mparticle`` connection (Platform API client id and secret).
-    :return: ``{"data_plan_id", "plan": "created" | "updated" | "unchanged", "versions": {number: action}}``.
+    :return: ``{"data_plan_id", "plan": "created" | "updated" | "unchanged", "versions": {number: action}}``,
+        plus the plan's fields (``action``, ``comparisons``, ``text``, ...) in ``plan`` and ``check`` modes.
     """
 
-    template_fields: Sequence[str] = ("plan_file", "plan", "activated_environment", "mparticle_conn_id")
+    template_fields: Sequence[str] = (
+        "plan_file",
+        "plan",
+        "activated_environment",
+        "mode",
+        "mparticle_conn_id",
+    )
     template_fields_renderers = {"plan": "json"}
     ui_color = "#d5e8f7"
 
@@ -91,6 +102,7 @@ class MParticleDeployDataPlanOperator(BaseOperator):
         plan_file: str | None = None,
         plan: dict[str, Any] | None = None,
         activated_environment: str | None = None,
+        mode: str = "apply",
         check_only: bool = False,
         mparticle_conn_id: str = MParticleHook.default_conn_name,
         **kwargs: Any,
@@ -98,6 +110,7 @@ class MParticleDeployDataPlanOperator(BaseOperator):
         super().__init__(**kwargs)
         if (plan_file is None) == (plan is None):
             raise ValueError("Give exactly one of 'plan_file' and 'plan'.")
+        self.mode = "plan" if check_only else mode
         self.plan_file = plan_file
         self.plan = plan
         self.activated_environment = activated_environment
@@ -130,73 +143,63 @@ class MParticleDeployDataPlanOperator(BaseOperator):
         return document
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_mparticle.client.data_planning import version_changes
+        from airflow_provider_mparticle.client.data_planning import plan_data_plan
+        from airflow_provider_mparticle.client.plans import ChangeMode
+        from airflow_provider_mparticle.operators.plan_mode import (
+            finish_without_apply,
+            parse_mode,
+            publish_plan,
+        )
 
+        mode = parse_mode(self.mode)
         document = self._load()
         plan_id = document.data_plan_id
-        prefix = "[check only] " if self.check_only else ""
-        outcome: dict[str, Any] = {"data_plan_id": plan_id, "plan": "unchanged", "versions": {}}
         hook = MParticleHook(mparticle_conn_id=self.mparticle_conn_id)
         with hook.get_client() as client:
             api = client.data_planning
             current = api.find_plan(plan_id)
+            # Plan answers may leave the documents out: read each version itself to compare.
+            remote = {
+                v.version: api.get_version(plan_id, v.version)
+                if current and current.version(v.version)
+                else None
+                for v in document.versions
+            }
+            plan = plan_data_plan(current, remote, document)
+            publish_plan(context, plan)
+            actions = {"create": "created", "update": "updated"}
+            outcome: dict[str, Any] = {
+                "data_plan_id": plan_id,
+                "plan": "created"
+                if current is None
+                else "updated"
+                if plan.request["plan_changes"]
+                else "unchanged",
+                "versions": {
+                    str(v.version): actions.get(plan.request["versions"].get(str(v.version), ""), "unchanged")
+                    for v in document.versions
+                },
+            }
+            if mode is not ChangeMode.APPLY:
+                return {**outcome, **finish_without_apply(self.log, plan, mode)}
+            self.log.info("%s", plan.text())
             if current is None:
-                lines = [f"+ data plan {plan_id}"]
-                for version in document.versions:
-                    lines += version_changes(None, version)
-                self.log.info(
-                    "%sData plan %s does not exist; creating it:\n%s", prefix, plan_id, "\n".join(lines)
-                )
-                if not self.check_only:
-                    api.create_plan(document)
-                outcome["plan"] = "created"
-                outcome["versions"] = {str(v.version): "created" for v in document.versions}
+                api.create_plan(document)
                 return outcome
-
-            plan_changes = {}
-            if document.data_plan_name is not None and document.data_plan_name != current.data_plan_name:
-                plan_changes["name"] = document.data_plan_name
-            if (
-                document.data_plan_description is not None
-                and document.data_plan_description != current.data_plan_description
-            ):
-                plan_changes["description"] = document.data_plan_description
-            if plan_changes:
-                self.log.info("%sData plan %s: updating %s", prefix, plan_id, ", ".join(sorted(plan_changes)))
-                if not self.check_only:
-                    api.update_plan(plan_id, **plan_changes)
-                outcome["plan"] = "updated"
-
+            if plan.request["plan_changes"]:
+                api.update_plan(plan_id, **plan.request["plan_changes"])
             for version in document.versions:
-                existing = current.version(version.version)
-                # Plan answers may leave the documents out: read the version itself to compare.
-                remote = api.get_version(plan_id, version.version) if existing is not None else None
-                lines = version_changes(remote, version)
-                key = str(version.version)
-                if not lines:
-                    self.log.info("Data plan %s version %s already matches the file.", plan_id, key)
-                    outcome["versions"][key] = "unchanged"
-                    continue
-                self.log.info("%sData plan %s version %s:\n%s", prefix, plan_id, key, "\n".join(lines))
-                if remote is None:
-                    if not self.check_only:
-                        api.create_version(plan_id, version)
-                    outcome["versions"][key] = "created"
-                else:
-                    if not self.check_only:
-                        api.update_version(
-                            plan_id,
-                            version.version,
-                            version_document=version.version_document,
-                            version_description=version.version_description,
-                            activated_environment=version.activated_environment,
-                        )
-                    outcome["versions"][key] = "updated"
-            unmanaged = sorted({v.version for v in current.versions} - {v.version for v in document.versions})
-            if unmanaged:
-                self.log.info(
-                    "Versions %s of %s are not in the file and were left as they are.", unmanaged, plan_id
-                )
+                action = plan.request["versions"].get(str(version.version))
+                if action == "create":
+                    api.create_version(plan_id, version)
+                elif action == "update":
+                    api.update_version(
+                        plan_id,
+                        version.version,
+                        version_document=version.version_document,
+                        version_description=version.version_description,
+                        activated_environment=version.activated_environment,
+                    )
         return outcome
 
 

@@ -359,7 +359,9 @@ class WarehouseSyncBackend:
         connection_fault, model_fault = self.upstream_faults(pipeline)
         if connection_fault or model_fault:
             # Nothing syncs while the connection or data model is faulted: the retry fails with their errors.
-            plan = RunPlan("failed", [*connection_fault, *model_fault], 0, 0, plan.retrying, plan.hold, plan.answer_delay)
+            plan = RunPlan(
+                "failed", [*connection_fault, *model_fault], 0, 0, plan.retrying, plan.hold, plan.answer_delay
+            )
         previous = [
             r for r in self.runs.values() if r.pipeline_id == pipeline_id and r.plan.outcome == "success"
         ]
