@@ -388,6 +388,22 @@ class KillPolicy(StrEnum):
             names = ", ".join(repr(p.value) for p in cls)
             raise MParticleConfigError(f"{where}: {value!r} is not one of {names}.") from None
 
+    def message(self, pipeline_id: str, run_id: int | str | None, url: str) -> str:
+        """What the policy did, for the task's log (after the pause, for ``pause_pipeline``).
+
+        :param pipeline_id: the pipeline.
+        :param run_id: the run the task was waiting for (None: the trigger had not answered).
+        :param url: the pipeline's page.
+        """
+        run = f"run {run_id}" if run_id is not None else "the run it may have started"
+        keeps = f"Pipeline {pipeline_id} {run} keeps running in mParticle (the API cannot stop a run): {url}"
+        if self is KillPolicy.DETACH:
+            return f"Task killed; detached (on_kill='detach'). {keeps}"
+        return (
+            f"Task killed; paused pipeline {pipeline_id} (on_kill='pause_pipeline') so that no further "
+            f"scheduled run starts. {keeps}. Resume it with MParticleResumePipelineOperator when ready."
+        )
+
 
 # A run whose logical date is at most this much before the intent's time still counts as ours: the
 # worker's clock and mParticle's differ, and a run already going when we triggered would have made the
@@ -454,7 +470,9 @@ def run_started_by(intent: TriggerIntent, runs: Iterable[PipelineRun]) -> Pipeli
     """The run an unanswered trigger started: the earliest run of the pipeline from the intent's time on.
 
     Runs are read from ``startDate = intent.search_from`` (the intent's time less the clock skew); the
-    earliest one is the trigger's, since the pipeline refuses a trigger while a run is in flight.
+    earliest ``manual`` one (scheduled runs are the pipeline's own) started from then on is the trigger's,
+    since the pipeline refuses a trigger while a run is in flight. A run's start is its ``started_on``,
+    or its ``logical_date`` while it is queued.
 
     :param intent: the stored intent, without a run id.
     :param runs: the pipeline's runs (any order).
@@ -462,9 +480,11 @@ def run_started_by(intent: TriggerIntent, runs: Iterable[PipelineRun]) -> Pipeli
     low = _parse_time(intent.search_from)
     candidates = []
     for run in runs:
-        if run.id is None or (run.pipeline_id not in (None, intent.pipeline_id)):
+        if run.id is None or run.pipeline_id not in (None, intent.pipeline_id):
             continue
-        when = run.logical_date or run.started_on
+        if (run.type or "manual").lower() == "scheduled":
+            continue
+        when = run.started_on or run.logical_date
         try:
             started = _parse_time(when) if when else None
         except ValueError:
@@ -799,6 +819,18 @@ class AsyncWarehouseSyncApi:
 
     async def trigger(self, pipeline_id: str) -> TriggerResult:
         return await self._transport.execute(self.calls.trigger(pipeline_id))
+
+    async def update_pipeline(self, pipeline_id: str, body: Mapping[str, Any]) -> Pipeline:
+        return await self._transport.execute(self.calls.update_pipeline(pipeline_id, body))
+
+    async def set_pipeline_state(self, pipeline_id: str, state: str) -> Pipeline:
+        """Set a pipeline's ``state`` (``active`` or ``paused``) by sending it back with PUT."""
+        pipeline = await self.get_pipeline(pipeline_id)
+        return await self.update_pipeline(pipeline_id, {**pipeline.writable_body(), "state": state})
+
+    async def pause_pipeline(self, pipeline_id: str) -> Pipeline:
+        """Pause a pipeline (``state: paused``), the documented way to stop syncing."""
+        return await self.set_pipeline_state(pipeline_id, "paused")
 
     async def report(self, pipeline_id: str) -> PipelineReport:
         return await self._transport.execute(self.calls.report(pipeline_id))

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.client.warehouse_sync import PipelineRun
+    from airflow_provider_mparticle.client.warehouse_sync import PipelineRun, TriggerIntent
     from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
 DEFAULT_WAIT_TIMEOUT = 7 * 24 * 3600.0
@@ -66,8 +66,15 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
 
     Crash-safe: the run id is kept in ``task_state_store`` (Airflow 3.3+) right after the trigger, so a
     retry after a worker crash reconnects to that run (or returns its result if it already succeeded)
-    instead of triggering another. Without ``task_state_store`` the operator still works, without that
-    recovery. Returns ``pipeline_id``, ``run_id``, ``status``, ``successful_records`` and
+    instead of triggering another. An intent (pipeline, time, try number) is stored *before* the trigger
+    is sent: a retry that finds an intent without a run id (the worker died between the POST and the
+    answer) looks for a manual run of the pipeline started from then on and adopts it, running or
+    finished, instead of triggering again. Without ``task_state_store`` the operator still works, without
+    that recovery.
+
+    Killing the task cannot stop the run (the API has no such call); ``on_kill`` chooses what happens,
+    from the worker's ``on_kill`` and, while deferred, from the trigger's (only when the task was really
+    killed, not when the trigger moves to another triggerer). Returns ``pipeline_id``, ``run_id``, ``status``, ``successful_records`` and
     ``failed_records``.
 
     :param pipeline_id: the pipeline to trigger (templated).
@@ -80,13 +87,16 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     :param poll_interval: seconds between status checks.
     :param wait_timeout: seconds to wait for the run; then the task fails (a retry reconnects to the run).
     :param durable: remember the run id across retries (``ResumableJobMixin``).
+    :param on_kill: ``"detach"`` (default: log the run id and its link; the run goes on) or
+        ``"pause_pipeline"`` (also pause the pipeline, so that no further scheduled run starts).
     """
 
     template_fields = ("pipeline_id",)
     operator_extra_links = (MParticlePipelineLink(),)
     ui_color = "#5b3ae0"
-    # Renaming this breaks reconnection for task instances already running.
+    # Renaming these breaks reconnection for task instances already running.
     external_id_key = "mparticle_pipeline_run_id"
+    intent_key = "mparticle_pipeline_trigger_intent"
 
     def __init__(
         self,
@@ -99,9 +109,14 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         deferrable: bool | None = None,
         poll_interval: float = 60.0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
+        on_kill: str = "detach",
         **kwargs: Any,
     ) -> None:
+        from airflow_provider_mparticle.client.warehouse_sync import KillPolicy
+
         super().__init__(**kwargs)
+        # Stored under another name: ``on_kill`` is the method Airflow calls.
+        self.kill_policy = KillPolicy.parse(on_kill).value
         if max_failed_records is not None and max_failed_records < 0:
             raise ValueError(f"max_failed_records must be >= 0, got {max_failed_records}.")
         if poll_interval <= 0:
@@ -116,6 +131,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         self.wait_timeout = wait_timeout
         self._client: MParticleClient | None = None
         self._result: dict[str, Any] | None = None
+        self._run_id: int | str | None = None
 
     # --- plumbing -------------------------------------------------------------------------------
 
@@ -155,6 +171,12 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
         api = self.client.warehouse_sync
+        store = context.get("task_state_store")
+        adopted = self._adopt_unanswered_trigger(store)
+        if adopted is not None:
+            self._run_id = adopted
+            return adopted
+        intent = self._store_intent(context, store)
         try:
             run_id = api.trigger(self.pipeline_id).pipeline_run_id
         except MParticleNotFoundError as error:
@@ -175,11 +197,56 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
                 latest.id,
                 latest.status_text,
             )
+            self._run_id = latest.id
             return latest.id
         if run_id is None:
             raise MParticleTaskFailure(f"Triggering pipeline {self.pipeline_id} returned no pipeline_run_id.")
         self.log.info("Triggered pipeline %s: run %s", self.pipeline_id, run_id)
+        self._run_id = run_id
+        if store is not None and intent is not None:
+            store.set(self.intent_key, intent.answered(run_id).as_json())
         return run_id
+
+    def _store_intent(self, context: Context, store: Any) -> TriggerIntent | None:
+        from airflow_provider_mparticle.client.warehouse_sync import TriggerIntent
+
+        if store is None:
+            return None
+        ti = context.get("ti")
+        try_number = getattr(ti, "try_number", None)
+        intent = TriggerIntent.now(self.pipeline_id, try_number if isinstance(try_number, int) else None)
+        store.set(self.intent_key, intent.as_json())
+        return intent
+
+    def _adopt_unanswered_trigger(self, store: Any) -> int | str | None:
+        """The run a trigger started when its answer never got stored (worker killed in between), if any."""
+        from airflow_provider_mparticle.client.warehouse_sync import TriggerIntent, run_started_by
+
+        intent = TriggerIntent.from_json(store.get(self.intent_key)) if store is not None else None
+        if intent is None or intent.run_id is not None or intent.pipeline_id != self.pipeline_id:
+            return None
+        api = self.client.warehouse_sync
+        run = run_started_by(intent, api.iter_runs(self.pipeline_id, start_date=intent.search_from))
+        if run is None or run.id is None:
+            self.log.info(
+                "A trigger of pipeline %s sent at %s (try %s) got no answer, and no run started since: "
+                "triggering now",
+                self.pipeline_id,
+                intent.at,
+                intent.try_number,
+            )
+            return None
+        self.log.info(
+            "A trigger of pipeline %s sent at %s (try %s) got no answer; adopting run %s (%s) that it "
+            "started instead of triggering again",
+            self.pipeline_id,
+            intent.at,
+            intent.try_number,
+            run.id,
+            run.status_text,
+        )
+        store.set(self.intent_key, intent.answered(run.id).as_json())
+        return run.id
 
     def get_job_status(self, external_id: Any, context: Context) -> str:
         from airflow_provider_mparticle.client import MParticleNotFoundError
@@ -203,6 +270,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     def poll_until_complete(self, external_id: Any, context: Context) -> Any:
         """Wait for the run: here (poll) or in the triggerer (deferrable). Returns the task's result."""
         api = self.client.warehouse_sync
+        self._run_id = external_id
         run = api.run(self.pipeline_id, external_id)
         if not self.wait_for_completion:
             self._result = run_result(run.summary())
@@ -218,6 +286,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
                     mparticle_conn_id=self.mparticle_conn_id,
                     deadline=deadline,
                     poll_interval=self.poll_interval,
+                    kill_policy=self.kill_policy,
                 ),
                 method_name="execute_complete",
             )
@@ -285,6 +354,19 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             # Not a terminal failure: the run may still finish, and a retry reconnects to it.
             raise AirflowException(f"{event['message']} A retry of this task reconnects to the run.")
         raise MParticleTaskFailure(event["message"])
+
+    def on_kill(self) -> None:
+        """Apply the kill policy (``detach`` or ``pause_pipeline``) to the run this task was waiting for."""
+        from airflow_provider_mparticle.client.warehouse_sync import KillPolicy
+
+        policy = KillPolicy.parse(self.kill_policy)
+        settings = self.hook.settings
+        url = pipeline_url(settings.workspace_id, self.pipeline_id, api_url=settings.api_url)
+        if policy is KillPolicy.PAUSE_PIPELINE:
+            # A client of its own: the task's client may be in the middle of a request.
+            with self.hook.get_client() as client:
+                client.warehouse_sync.pause_pipeline(self.pipeline_id)
+        self.log.warning("%s", policy.message(self.pipeline_id, self._run_id, url))
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the data model's tables read and the workspace written, with records synced.

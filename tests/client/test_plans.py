@@ -240,6 +240,10 @@ def test_run_started_by_an_unanswered_trigger_is_the_earliest_from_the_intent_on
         run(2, "2026-12-01T09:59:30.000Z"),  # within the clock skew
         run(9, "2026-12-01T10:00:01.000Z", pipeline_id="other"),
     ]
+    scheduled = PipelineRun.from_api(
+        {"id": 0, "type": "scheduled", "logical_date": "2026-12-01T10:00:00.000Z"}
+    )
+    assert run_started_by(intent, [scheduled]) is None
     assert run_started_by(intent, runs).id == 2
     assert run_started_by(intent, runs[:1]) is None
     assert TriggerIntent.from_json(intent.answered(2).as_json()) == intent.answered(2)

@@ -120,7 +120,8 @@ def test_retry_after_a_crash_reconnects_instead_of_triggering_again(
     store = TaskStateStore()
     with pytest.raises(Exception, match="500"):
         operator().execute({"task_state_store": store})
-    assert store.values == {"mparticle_pipeline_run_id": 1}
+    assert store.values["mparticle_pipeline_run_id"] == 1
+    assert store.values["mparticle_pipeline_trigger_intent"]["run_id"] == 1  # answered: nothing to reconcile
     control.release_pipeline_run(1)
     result = operator().execute({"task_state_store": store})
     assert result["run_id"] == 1

@@ -38,6 +38,7 @@ def test_serialize_round_trip():
     assert kwargs == {
         "pipeline_id": PIPELINE,
         "run_id": 7,
+        "kill_policy": "detach",
         "mparticle_conn_id": "mparticle_default",
         "deadline": 123.5,
         "poll_interval": 0.01,
