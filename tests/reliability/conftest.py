@@ -21,6 +21,7 @@ KEYS = (
     "users_lost",
     "users_resent_after_kill",
     "duplicate_pipeline_triggers",
+    "duplicate_pipeline_triggers_crash_window",
     "hypothesis_cases",
     "secrets_found",
 )

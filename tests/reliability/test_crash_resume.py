@@ -1,4 +1,9 @@
-"""A real process kill (SIGKILL) part-way through a seed and through a pipeline wait; the rerun resumes."""
+"""A real process kill (SIGKILL) part-way through a seed and through a pipeline wait; the rerun resumes.
+
+The killed process is a child process running the operator's ``execute`` on a file-backed stand-in for
+``task_state_store`` (``tests/reliability/child.py``), not Airflow's task runner: the figures measure the
+operators' recovery logic, not Airflow's own persistence of the task state.
+"""
 
 from __future__ import annotations
 
@@ -145,4 +150,52 @@ def test_pipeline_wait_killed_reattaches_without_a_second_trigger(remote_emulato
     assert outcome["run_id"] == int(run_id)
     assert outcome["status"] == "success"
     assert outcome["successful_records"] == 7
+    assert triggers == 1
+
+
+def test_pipeline_trigger_killed_before_its_answer_adopts_the_run(remote_emulator, tmp_path, figures):
+    """SIGKILL while the emulator holds the trigger's answer: the run exists, the child never learns its id.
+
+    The run then finishes before the retry; the retry finds the intent stored before the POST, finds the
+    run started from then on and returns its result instead of triggering a second run.
+    """
+    control = remote_emulator.control
+    control.reset()
+    with MParticleClient(remote_emulator.settings()) as client:
+        create_pipeline(client, "crash-window")
+    control.plan_pipeline_runs("crash-window", answer_delay=120, successful_records=5)
+    store_path = tmp_path / "state.json"
+    store = FileStore(str(store_path))
+    child = start(remote_emulator, "pipeline", store_path, "crash-window")
+    deadline = time.monotonic() + 60
+    intent_key = MParticleTriggerPipelineOperator.intent_key
+    while not control.pipeline_runs():
+        assert child.poll() is None, child.communicate()[1][-3000:]
+        assert time.monotonic() < deadline, "the trigger never reached the emulator"
+        time.sleep(0.02)
+    kill(child)
+    intent = store.get(intent_key)
+    assert intent["pipeline_id"] == "crash-window"
+    assert intent["run_id"] is None
+    assert store.get(MParticleTriggerPipelineOperator.external_id_key) is None  # the crash window
+    control.release_trigger_answers()  # to nobody: the child is gone
+    control.plan_pipeline_runs("crash-window", successful_records=5)  # a second trigger would answer at once
+    [finished] = [control.release_pipeline_run(r["id"]) for r in control.pipeline_runs()]
+    assert finished["status"] == "success"  # the run ended before the retry
+
+    outcome = result(start(remote_emulator, "pipeline", store_path, "crash-window"), timeout=60)
+    triggers = len(control.pipeline_triggers("crash-window"))
+    print(
+        f"\npipeline: killed before the trigger's answer (run {finished['id']}); triggers after the retry: {triggers}"
+    )
+    figures.record(
+        "duplicate_pipeline_triggers_crash_window",
+        triggers - 1,
+        run_id=finished["id"],
+        component="MParticleTriggerPipelineOperator in a child process with a file-backed task_state_store",
+    )
+    assert outcome["run_id"] == finished["id"]
+    assert outcome["status"] == "success"
+    assert outcome["successful_records"] == 5
+    assert store.get(intent_key)["run_id"] == finished["id"]
     assert triggers == 1
