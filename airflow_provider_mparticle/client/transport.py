@@ -31,6 +31,7 @@ from airflow_provider_mparticle.client.core import (
     retry_arguments,
 )
 from airflow_provider_mparticle.client.errors import MParticleAuthError, MParticleTransportError
+from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.config import ClientSettings
@@ -162,7 +163,12 @@ class SyncTransport:
 
 
 class AsyncTransport:
-    """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`."""
+    """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`.
+
+    :param shared: use the process's ``httpx.AsyncClient`` for these credentials and options on the
+        running event loop (see :mod:`~airflow_provider_mparticle.client.shared`) instead of building
+        one; :meth:`aclose` then gives it back. Needs a running loop and a hashable ``auth``.
+    """
 
     def __init__(
         self,
@@ -170,6 +176,7 @@ class AsyncTransport:
         pool_size: int = 16,
         on_retry: RetryObserver | None = None,
         auth: AuthProvider | None = None,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
         self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
@@ -177,15 +184,15 @@ class AsyncTransport:
         self.on_retry = on_retry
         self._tokens = _TokenCache()
         self._token_lock: asyncio.Lock | None = None
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-            verify=settings.verify,
-            follow_redirects=False,
-        )
+        options = HttpClientOptions(timeout=settings.timeout, verify=settings.verify, pool_size=pool_size)
+        self._lease = SHARED_HTTP_CLIENTS.lease(self.auth, options) if shared else None
+        self.client = self._lease.client if self._lease is not None else options.build()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._lease is not None:
+            await self._lease.aclose()
+        else:
+            await self.client.aclose()
 
     async def __aenter__(self) -> AsyncTransport:
         return self
