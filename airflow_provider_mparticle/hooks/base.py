@@ -164,10 +164,15 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
             ``default_async_pool_size`` otherwise).
         :param shared: False builds a private pool, closed by ``aclose()``.
         """
+        from airflow_provider_mparticle.client.shared import aprepare_tls
+
         if pool_size is None:
             pool_size = self.shared_pool_size if shared else self.default_async_pool_size
+        settings = await self.aget_settings()
+        # The first TLS context of the process takes ~0.1 s to build: not on the loop.
+        await aprepare_tls(getattr(settings, "verify", True))
         return self.async_client_class()(
-            await self.aget_settings(), pool_size=pool_size, on_retry=self._log_retry, shared=shared
+            settings, pool_size=pool_size, on_retry=self._log_retry, shared=shared
         )
 
     def _log_retry(self, error: BaseException, wait: float) -> None:
