@@ -73,6 +73,9 @@ class HttpClientOptions:
             limits=httpx.Limits(max_connections=self.pool_size, max_keepalive_connections=self.pool_size),
             verify=tls_context(self.verify),
             follow_redirects=False,
+            # In httpx 0.28 trust_env means environment proxies (HTTP(S)_PROXY, NO_PROXY) and
+            # SSL_CERT_FILE / SSL_CERT_DIR only: ~/.netrc applies solely through an explicit NetRCAuth.
+            trust_env=True,
         )
 
 

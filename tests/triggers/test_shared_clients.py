@@ -66,7 +66,6 @@ async def test_waits_share_one_pool(mparticle_conn_id, mparticle_emulator, clien
     assert len(SHARED_HTTP_CLIENTS) == 0
 
 
-@pytest.mark.xfail(strict=True, reason="the token cache is still per transport")
 async def test_waits_refresh_a_refused_token_once(mparticle_conn_id, mparticle_emulator, client):
     control = mparticle_emulator.control
     control.configure(progress_steps=3)
