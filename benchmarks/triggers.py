@@ -12,6 +12,9 @@ fresh child process (its RSS and CPU are its own):
 - ``floor``: the same N waits polling the same URLs through one shared ``httpx.AsyncClient`` whose pool
   waits for a free connection instead of timing out (httpx's default 100 connections), one token per
   credential fetched up front, the same start-up;
+- ``triggers-frozen`` (at the largest N): as ``triggers``, with ``gc.freeze()`` after start-up, so that
+  the collector's full passes no longer scan the objects Airflow's imports leave (for comparison: loop
+  blocks are mostly such passes);
 - ``restart`` (at the largest N): a triggerer running the N waits is killed (SIGKILL) part-way and a
   fresh one resumes them from their serialised form; its figures are those of the fresh process.
 
@@ -28,6 +31,7 @@ wait, one token request per credential, start-up and CPU per poll <= 1.5x the fl
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import json
 import os
@@ -224,6 +228,10 @@ def figures(emulator: Any, waits: list[dict[str, Any]], child: dict[str, Any]) -
         "cpu_ms_per_poll": round(1000 * child["cpu_seconds"] / max(len(polls), 1), 2),
         "max_loop_block_seconds": round(child["max_loop_block_seconds"], 3),
         "loop_blocks_over_0_1_s": child["loop_blocks_over_0_1_s"],
+        "gc_seconds": round(child["gc_seconds"], 3),
+        "max_gc_pause_seconds": round(child["max_gc_pause_seconds"], 3),
+        "full_collections": child["full_collections"],
+        "heap_objects_at_start": child["heap_objects_at_start"],
         "events": child["events"],
     }
 
@@ -270,13 +278,20 @@ def main() -> bool:
     try:
         print(f"Triggers benchmark: emulator in its own process, {LATENCY_MS} ms latency, polls every "
               f"{POLL_INTERVAL:g} s, {OBSERVE_SECONDS:g} s observed")  # fmt: skip
-        for n in SIZES:
+        for n in sorted(SIZES):  # the waits of the largest N are reused below
             waits = prepare(emulator, n)
             floor = figures(emulator, waits, run_child(emulator, "floor", waits))
             measured = figures(emulator, waits, run_child(emulator, "triggers", waits))
             details["per_n"][str(n)] = {"floor": floor, "triggers": measured, **ratios(measured, floor)}
             print(f"  N={n}: floor {floor}\n         triggers {measured}")
         n = max(SIZES)
+        # The same waits in a process whose start-up heap (Airflow's objects) the collector no longer scans.
+        frozen = figures(emulator, waits, run_child(emulator, "triggers-frozen", waits))
+        details["start_up_heap_frozen"] = {
+            "triggers": frozen,
+            **ratios(frozen, details["per_n"][str(n)]["floor"]),
+        }
+        print(f"  N={n}, start-up heap frozen: {frozen}")
         waits = prepare(emulator, n)
         run_child(emulator, "triggers", waits, kill_after=RESTART_AFTER_SECONDS)
         restarted = figures(emulator, waits, run_child(emulator, "triggers", waits))
@@ -389,7 +404,7 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
             (await client.get(health)).raise_for_status()
 
     asyncio.run(warm_up())
-    if mode == "triggers":
+    if mode.startswith("triggers"):
         for classpath in {w["classpath"] for w in waits}:
             importlib.import_module(classpath.rpartition(".")[0])
         from airflow.sdk.execution_time.supervisor import ensure_secrets_backend_loaded
@@ -401,10 +416,24 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
         import airflow_provider_mparticle.events
         import airflow_provider_mparticle.hooks.adobe
         import airflow_provider_mparticle.hooks.mparticle  # noqa: F401
+    heap_objects = len(gc.get_objects())
+    if mode == "triggers-frozen":
+        # What a triggerer could do after start-up: the collector never scans the heap it has so far.
+        gc.freeze()
     process = psutil.Process()
     baseline = process.memory_info().rss
 
+    pauses: list[tuple[float, int]] = []
+    collecting: list[float] = []
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            collecting[:] = [time.perf_counter()]
+        elif collecting:
+            pauses.append((time.perf_counter() - collecting[0], info["generation"]))
+
     async def run() -> dict[str, Any]:
+        gc.callbacks.append(on_gc)
         watchdog = Watchdog()
         watching = asyncio.create_task(watchdog.run())
         events: list[Any] = []
@@ -416,6 +445,7 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
             creating = asyncio.create_task(trigger_waits(waits, events, started))
         await asyncio.sleep(OBSERVE_SECONDS)
         cpu, t1 = time.process_time() - cpu0, time.time()
+        gc.callbacks.remove(on_gc)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
         failed = [repr(t.exception()) for t in started if t.done() and not t.cancelled() and t.exception()]
         for task in (watching, creating, *started):
@@ -427,6 +457,10 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
             "rss_growth_bytes": max(peak, process.memory_info().rss) - baseline,
             "max_loop_block_seconds": watchdog.max_block,
             "loop_blocks_over_0_1_s": watchdog.blocks_over,
+            "gc_seconds": sum(p for p, _ in pauses),
+            "max_gc_pause_seconds": max((p for p, _ in pauses), default=0.0),
+            "full_collections": sum(1 for _, generation in pauses if generation == 2),
+            "heap_objects_at_start": heap_objects,
             "events": events[:5] + failed[:5],
         }
 
