@@ -82,6 +82,7 @@ class HttpClientOptions:
 @dataclass(eq=False)
 class _Entry:
     client: httpx.AsyncClient
+    slots: asyncio.Semaphore
     users: int = 0
 
 
@@ -90,9 +91,13 @@ class HttpClientLease:
     """One user's hold on a shared client. :meth:`aclose` gives it back (once; later calls do nothing).
 
     :param client: the shared ``httpx.AsyncClient``; never close it directly.
+    :param slots: one per connection of the pool; hold one while sending, so that requests beyond the
+        pool queue here (woken one at a time) rather than in httpcore's pool, which scans its queue on
+        every event.
     """
 
     client: httpx.AsyncClient
+    slots: asyncio.Semaphore
     _registry: SharedHttpClients = field(repr=False)
     _loop: asyncio.AbstractEventLoop = field(repr=False)
     _key: object = field(repr=False)
@@ -130,9 +135,9 @@ class SharedHttpClients:
         full_key = (key, options)
         entry = entries.get(full_key)
         if entry is None:
-            entry = entries[full_key] = _Entry(options.build())
+            entry = entries[full_key] = _Entry(options.build(), asyncio.Semaphore(options.pool_size))
         entry.users += 1
-        return HttpClientLease(entry.client, self, loop, full_key, entry)
+        return HttpClientLease(entry.client, entry.slots, self, loop, full_key, entry)
 
     async def _release(self, loop: asyncio.AbstractEventLoop, key: object, entry: _Entry) -> None:
         entry.users -= 1

@@ -7,6 +7,7 @@ error mapping.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -240,10 +241,14 @@ class AsyncTransport:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         params: Any = dict(request.params) if request.params else None
+        # A shared pool admits as many requests as it has connections: httpcore scans its whole queue
+        # on every pool event, so a thousand queued requests cost quadratic CPU on the loop.
+        admission = self._lease.slots if self._lease is not None else contextlib.nullcontext()
         try:
-            answer = await self.client.request(
-                request.method, request.url, params=params, content=request.body_bytes(), headers=headers
-            )
+            async with admission:
+                answer = await self.client.request(
+                    request.method, request.url, params=params, content=request.body_bytes(), headers=headers
+                )
         except httpx.HTTPError as error:
             raise MParticleTransportError(
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"
