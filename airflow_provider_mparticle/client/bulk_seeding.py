@@ -76,11 +76,13 @@ class Chunk:
     :param index: position in the load (0, 1, ...).
     :param body: the encoded JSON array.
     :param row_numbers: the source row of each user, in order (for error reports).
+    :param mark: what the caller attached to the chunk's last user (e.g. a digest of the source so far).
     """
 
     index: int
     body: bytes = field(repr=False)
     row_numbers: tuple[int, ...]
+    mark: bytes = field(default=b"", repr=False)
 
     @property
     def users(self) -> int:
@@ -107,24 +109,32 @@ def encode_user(user: Mapping[str, Any], row_number: int, limits: PackingLimits)
     return encoded
 
 
-def pack(users: Iterable[tuple[int, bytes]], limits: PackingLimits, start_index: int = 0) -> Iterator[Chunk]:
-    """Pack (row number, encoded user) pairs into chunks within both limits, in source order."""
+def pack(
+    users: Iterable[tuple[int, bytes] | tuple[int, bytes, bytes]], limits: PackingLimits, start_index: int = 0
+) -> Iterator[Chunk]:
+    """Pack (row number, encoded user[, mark]) tuples into chunks within both limits, in source order.
+
+    A chunk carries the mark of its last user (see :attr:`Chunk.mark`).
+    """
     parts: list[bytes] = []
     rows: list[int] = []
     size = 2  # the brackets
     index = start_index
-    for row_number, encoded in users:
+    mark = b""
+    for item in users:
+        row_number, encoded = item[0], item[1]
         added = len(encoded) + (1 if parts else 0)
         if parts and (len(parts) >= limits.max_users or size + added > limits.max_bytes):
-            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows))
+            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
             index += 1
             parts, rows, size = [], [], 2
             added = len(encoded)
         parts.append(encoded)
         rows.append(row_number)
         size += added
+        mark = item[2] if len(item) == 3 else b""
     if parts:
-        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows))
+        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
 
 
 # --- pacing --------------------------------------------------------------------------------------
@@ -314,11 +324,13 @@ class Checkpoint:
     :param last_row: the source row through which everything was accepted (0: nothing yet).
     :param users: users accepted through that row in this attempt.
     :param chunks: chunks accepted through that row in this attempt.
+    :param mark: the mark of the chunk ending at ``last_row`` (see :func:`pack`).
     """
 
     last_row: int
     users: int
     chunks: int
+    mark: bytes = b""
 
 
 @dataclass
@@ -472,7 +484,7 @@ class BulkSeeder:
                 while self._next_index in self._acked:
                     done = self._acked.pop(self._next_index)
                     checkpoint = Checkpoint(
-                        done.last_row, checkpoint.users + done.users, checkpoint.chunks + 1
+                        done.last_row, checkpoint.users + done.users, checkpoint.chunks + 1, done.mark
                     )
                     self._next_index += 1
                 self._checkpoint = checkpoint

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mparticle.client.errors import MParticleError
@@ -113,4 +114,15 @@ class FileSource:
                 yield row
 
     def key(self) -> Any:
-        return ["path", str(self.path)]
+        """The path with the file's size and modification time: a replaced file is another source."""
+        return ["path", str(self.path), *self.fingerprint()]
+
+    def fingerprint(self) -> list[Any]:
+        """Size and modification time of a local file (an opener's stream is fingerprinted by its caller)."""
+        if self._opener is not None:
+            return []
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return []
+        return [stat.st_size, stat.st_mtime_ns]

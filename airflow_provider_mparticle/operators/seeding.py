@@ -8,6 +8,7 @@ adds the row sources that need Airflow (object storage, SQL connections). Heavy 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.seed_sources import RowSource
 
 SEED_CHECKPOINT_KEY = "mparticle_seed_checkpoint"
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 
 class MParticleSeedCalculatedAttributesOperator(BaseOperator):
@@ -39,15 +41,18 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     twice, so it must return the same rows both times. ``validation_pass=False`` reads once: an invalid
     row then stops the load (``fail``) after earlier chunks were sent, or is skipped as it comes (``skip``).
 
-    **Resume.** Every ``checkpoint_interval`` seconds the operator stores in ``task_state_store`` (Airflow
-    3.3 durable execution; survives retries, scoped to the run, task and map index) the last source row
-    through which every bulk request was accepted. A retry skips the rows up to it. What is resent on a
-    retry: the rows after the last stored checkpoint, i.e. requests accepted after it (at most
-    ``checkpoint_interval`` seconds of sending) plus requests that were in flight or accepted out of
+    **Resume.** The operator stores in ``task_state_store`` (Airflow 3.3 durable execution; survives
+    retries, scoped to the run, task and map index) the last source row through which every bulk request
+    was accepted, with a digest of the identities of all rows up to it. A retry reads the rows up to that
+    row again, recomputes the digest and skips them only when it matches; otherwise (rows in another
+    order, a replaced file, other rows) it logs why and sends everything. So a SQL source needs a stable
+    order (``ORDER BY`` a unique key) to resume: a query without ``ORDER BY`` gets a warning. Files are
+    also told apart by size and modification time (ETag / version on object stores). What is resent on a
+    retry: requests accepted after the last stored checkpoint plus those in flight or accepted out of
     order (at most ``2 x concurrency`` requests). Resending is harmless: a seed overwrites the earlier
-    one. The checkpoint is only used when the mapping and source are unchanged, and is deleted when the
-    task succeeds (so clearing a successful task sends everything again). Without a task state store
-    (older Airflow, a bare ``execute()`` call) a retry starts over.
+    one. The checkpoint is deleted when the task succeeds (so clearing a successful task sends
+    everything again). Without a task state store (older Airflow, a bare ``execute()`` call) a retry
+    starts over.
 
     :param calculated_attributes: the attributes to seed: dicts with ``name``, ``calculation_type``,
         ``cutoff_date`` and ``column`` (for ``average``: ``sum_column`` and ``count_column``), optional
@@ -78,7 +83,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     :param preflight: when the connection has Platform API credentials, check before sending that each
         attribute exists with the mapped calculation type and cutoff date (a seed for another type or
         cutoff is silently useless).
-    :param resume: use the checkpoint of an earlier attempt.
+    :param resume: use the checkpoint of an earlier attempt (after checking the rows read the same).
     :param progress_interval: seconds between two progress lines in the log.
     :param checkpoint_interval: seconds between two checkpoints.
     :param mparticle_conn_id: the mParticle connection.
@@ -214,6 +219,12 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
             if isinstance(path, str) and "://" not in path:
                 return FileSource(path, self.file_format, self.csv_delimiter)
             return ObjectStorageSource(path, self.file_format, self.csv_delimiter)
+        if self.resume and not _ORDER_BY.search(str(self.sql)):
+            self.log.warning(
+                "The query has no ORDER BY: a retry can resume only when the query returns the rows in the "
+                "same order; without a stable order it finds the rows changed and sends them all again. "
+                "Order by a unique key (e.g. ORDER BY customer_id)."
+            )
         return SqlSource(self.sql_conn_id or "", str(self.sql), self.parameters, self.fetch_size)
 
     def _preflight(self, mapping: SeedMapping) -> None:
@@ -323,7 +334,23 @@ class ObjectStorageSource:
         return self._file.rows()
 
     def key(self) -> Any:
-        return self._file.key()
+        """The URL with what the store says of the object: size, ETag / version, modification time."""
+        try:
+            info = self.path.fs.info(self.path.path)
+        except (OSError, ValueError, NotImplementedError):
+            info = {}
+        wanted = (
+            "size",
+            "ETag",
+            "etag",
+            "md5_hash",
+            "version_id",
+            "generation",
+            "mtime",
+            "LastModified",
+            "updated",
+        )
+        return [*self._file.key(), {k: info[k] for k in wanted if info.get(k) is not None}]
 
 
 class SqlSource:
