@@ -66,7 +66,7 @@ class SeedJob:
     :param concurrency: requests in flight at once.
     :param propagation_timeout: seconds to keep retrying a definition still propagating.
     :param progress_interval: seconds between two progress lines.
-    :param checkpoint_interval: seconds between two checkpoints.
+    :param checkpoint_interval: minimum seconds between two checkpoint writes (0: back to back).
     :param store: the checkpoint store (None: no resume, no checkpoint).
     :param checkpoint_key: the key of the checkpoint in the store.
     :param log: where progress and decisions are logged.
@@ -87,7 +87,7 @@ class SeedJob:
         concurrency: int = 8,
         propagation_timeout: float = 360.0,
         progress_interval: float = 30.0,
-        checkpoint_interval: float = 15.0,
+        checkpoint_interval: float = 0.0,
         store: CheckpointStore | None = None,
         checkpoint_key: str = "mparticle_seed_checkpoint",
         log: logging.Logger | Any = None,
@@ -321,13 +321,16 @@ class SeedJob:
             "duration_seconds": round(time.monotonic() - started, 3),
         }
         self.log.info(
-            "Seeding done: %s users in %s requests (%s retries, %s throttled, %s rejected rows) in %.1f s.",
+            "Seeding done: %s users in %s requests (%s retries, %s throttled, %s rejected rows) in %.1f s%s.",
             f"{report.users_sent:,}",
             f"{report.requests:,}",
             report.retries,
             report.throttled,
             rejects.count,
             summary["duration_seconds"],
+            f"; {report.checkpoints:,} checkpoints stored, {report.checkpoint_write_ms} ms each"
+            if report.checkpoints
+            else "",
         )
         return summary
 

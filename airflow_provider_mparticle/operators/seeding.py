@@ -47,9 +47,10 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     row again, recomputes the digest and skips them only when it matches; otherwise (rows in another
     order, a replaced file, other rows) it logs why and sends everything. So a SQL source needs a stable
     order (``ORDER BY`` a unique key) to resume: a query without ``ORDER BY`` gets a warning. Files are
-    also told apart by size and modification time (ETag / version on object stores). What is resent on a
-    retry: requests accepted after the last stored checkpoint plus those in flight or accepted out of
-    order (at most ``2 x concurrency`` requests). Resending is harmless: a seed overwrites the earlier
+    also told apart by size and modification time (ETag / version on object stores). The checkpoint is
+    written by a background thread, back to back, never from the sending loop; a request keeps its
+    sending slot until a stored checkpoint covers it, so a retry after any crash, even a SIGKILL of the
+    task process, resends at most ``2 x concurrency`` requests' worth of users (1,600 at the defaults). Resending is harmless: a seed overwrites the earlier
     one. The checkpoint is deleted when the task succeeds (so clearing a successful task sends
     everything again). Without a task state store (older Airflow, a bare ``execute()`` call) a retry
     starts over.
@@ -84,8 +85,11 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         attribute exists with the mapped calculation type and cutoff date (a seed for another type or
         cutoff is silently useless).
     :param resume: use the checkpoint of an earlier attempt (after checking the rows read the same).
-    :param progress_interval: seconds between two progress lines in the log.
-    :param checkpoint_interval: seconds between two checkpoints.
+    :param progress_interval: seconds between two progress lines in the log (the first one comes after
+        five seconds when that is sooner).
+    :param checkpoint_interval: minimum seconds between two checkpoint writes (default 0: each write
+        starts as soon as the previous one returned). A request stays counted against ``concurrency``
+        until a stored checkpoint covers it, so a larger value slows the load rather than resending more.
     :param mparticle_conn_id: the mParticle connection.
     :return: a summary: users sent, requests, retries, rejected rows, duration, and more.
     """
@@ -133,7 +137,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         preflight: bool = True,
         resume: bool = True,
         progress_interval: float = 30.0,
-        checkpoint_interval: float = 15.0,
+        checkpoint_interval: float = 0.0,
         mparticle_conn_id: str = "mparticle_default",
         **kwargs: Any,
     ) -> None:
