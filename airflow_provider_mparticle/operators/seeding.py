@@ -66,6 +66,9 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     :param path: a CSV / JSON Lines file: a local path, a URL, or an ``ObjectStoragePath``. (templated)
     :param file_format: ``csv`` or ``jsonl``; default from the file suffix.
     :param csv_delimiter: the CSV delimiter.
+    :param encoding: the file's text encoding; the default ``utf-8-sig`` reads UTF-8 with or without the
+        byte order mark Excel writes. A byte that does not decode fails the task naming file, line and
+        column (so do a malformed JSON line and a CSV field longer than ``max_request_bytes``).
     :param sql: a query returning one row per user. (templated)
     :param sql_conn_id: the Airflow SQL connection to run it on (any ``DbApiHook``).
     :param parameters: query parameters. (templated)
@@ -121,6 +124,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         path: Any = None,
         file_format: str | None = None,
         csv_delimiter: str = ",",
+        encoding: str = "utf-8-sig",
         sql: str | None = None,
         sql_conn_id: str | None = None,
         parameters: Mapping[str, Any] | Sequence[Any] | None = None,
@@ -151,6 +155,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         self.path = path
         self.file_format = file_format
         self.csv_delimiter = csv_delimiter
+        self.encoding = encoding
         self.sql = sql
         self.sql_conn_id = sql_conn_id
         self.parameters = parameters
@@ -220,9 +225,15 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
             return ListSource(self.rows)
         if self.path is not None:
             path = self.path
+            options: dict[str, Any] = {
+                "file_format": self.file_format,
+                "csv_delimiter": self.csv_delimiter,
+                "encoding": self.encoding,
+                "field_size_limit": self.max_request_bytes,
+            }
             if isinstance(path, str) and "://" not in path:
-                return FileSource(path, self.file_format, self.csv_delimiter)
-            return ObjectStorageSource(path, self.file_format, self.csv_delimiter)
+                return FileSource(path, **options)
+            return ObjectStorageSource(path, **options)
         if self.resume and not _ORDER_BY.search(str(self.sql)):
             self.log.warning(
                 "The query has no ORDER BY: a retry can resume only when the query returns the rows in the "
@@ -319,17 +330,17 @@ class ObjectStorageSource:
     """A CSV / JSON Lines file read through Airflow's ``ObjectStoragePath`` (S3, GCS, a URL, ``file://``).
 
     :param path: an ``ObjectStoragePath`` or its URL.
-    :param file_format: ``csv`` or ``jsonl`` (default: from the suffix).
-    :param csv_delimiter: the CSV delimiter.
+    :param options: the :class:`~airflow_provider_mparticle.client.seed_sources.FileSource` options
+        (``file_format``, ``csv_delimiter``, ``encoding``, ``field_size_limit``).
     """
 
-    def __init__(self, path: Any, file_format: str | None = None, csv_delimiter: str = ",") -> None:
+    def __init__(self, path: Any, **options: Any) -> None:
         from airflow.sdk import ObjectStoragePath
 
         from airflow_provider_mparticle.client.seed_sources import FileSource
 
         self.path = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path))
-        self._file = FileSource(self.path, file_format, csv_delimiter, opener=self._open)
+        self._file = FileSource(self.path, opener=self._open, **options)
 
     def _open(self) -> Any:
         return self.path.open("rb")  # type: ignore[no-untyped-call]

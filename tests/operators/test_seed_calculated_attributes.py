@@ -413,3 +413,22 @@ def test_sql_without_order_by_is_warned_about(conn, ltv, tmp_path, monkeypatch, 
         {}
     )
     assert "ORDER BY" not in logged(capsys, caplog)
+
+
+def test_excel_csv_with_a_byte_order_mark_is_read(conn, ltv, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        ("customer_id,ltv\r\n" + "".join(f"c{i},{i}\r\n" for i in range(1, 11))).encode("utf-8-sig")
+    )
+    assert operator(path=str(path)).execute({})["users_sent"] == 10
+
+
+def test_file_errors_fail_without_retry_naming_file_line_and_column(conn, ltv, tmp_path):
+    from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+    path = tmp_path / "latin.csv"
+    path.write_bytes("customer_id,ltv\nc1,1\nZürich,2\n".encode("latin-1"))
+    with pytest.raises(MParticleTaskFailure, match=r"latin.csv, line 3, column 2: not utf-8-sig text"):
+        operator(path=str(path)).execute({})
+    assert conn.control.journal(path=BULK) == []
+    assert operator(path=str(path), encoding="latin-1").execute({})["users_sent"] == 2
