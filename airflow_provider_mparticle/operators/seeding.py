@@ -70,7 +70,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         byte order mark Excel writes. A byte that does not decode fails the task naming file, line and
         column (so do a malformed JSON line and a CSV field longer than ``max_request_bytes``).
     :param sql: a query returning one row per user. (templated)
-    :param sql_conn_id: the Airflow SQL connection to run it on (any ``DbApiHook``).
+    :param sql_conn_id: the Airflow SQL connection to run it on (any ``DbApiHook``). (templated)
     :param parameters: query parameters. (templated)
     :param fetch_size: rows fetched per batch.
     :param on_invalid: ``fail`` (default) or ``skip``.
@@ -93,7 +93,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     :param checkpoint_interval: minimum seconds between two checkpoint writes (default 0: each write
         starts as soon as the previous one returned). A request stays counted against ``concurrency``
         until a stored checkpoint covers it, so a larger value slows the load rather than resending more.
-    :param mparticle_conn_id: the mParticle connection.
+    :param mparticle_conn_id: the mParticle connection. (templated)
     :return: a summary: users sent, requests, retries, rejected rows, duration, and more.
     """
 
@@ -108,6 +108,8 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         "sql",
         "parameters",
         "reject_path",
+        "mparticle_conn_id",
+        "sql_conn_id",
     )
     template_fields_renderers = {"sql": "sql", "calculated_attributes": "json", "rows": "json"}
     ui_color = "#5ac8fa"

@@ -432,3 +432,20 @@ def test_file_errors_fail_without_retry_naming_file_line_and_column(conn, ltv, t
         operator(path=str(path)).execute({})
     assert conn.control.journal(path=BULK) == []
     assert operator(path=str(path), encoding="latin-1").execute({})["users_sent"] == 2
+
+
+def test_connection_ids_are_templated_and_rendered(conn, ltv, tmp_path, monkeypatch):
+    db = tmp_path / "users.db"
+    with sqlite3.connect(db) as c:
+        c.execute("create table users (customer_id text, ltv real)")
+        c.executemany("insert into users values (?, ?)", [(r["customer_id"], r["ltv"]) for r in rows(5)])
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+    op = operator(
+        sql="select customer_id, ltv from users order by customer_id",
+        sql_conn_id="{{ params.source }}",
+        mparticle_conn_id="{{ params.target }}",
+    )
+    assert {"mparticle_conn_id", "sql_conn_id"} <= set(op.template_fields)
+    op.render_template_fields({"params": {"source": "seed_db", "target": "mparticle_default"}})
+    assert (op.sql_conn_id, op.mparticle_conn_id) == ("seed_db", "mparticle_default")
+    assert op.execute({})["users_sent"] == 5
