@@ -478,6 +478,12 @@ def main() -> int:
             for path in sorted(deployment.logs.glob("*.log")):
                 print(f"----- {path.name} (last 40 lines) -----")
                 print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
+            # Task logs of failed attempts: what a failed DAG run says about itself.
+            for path in sorted((work / "home" / "logs").glob("dag_id=*/**/*.log")):
+                text = path.read_text(errors="replace")
+                if '"level":"error"' in text.replace(" ", "") or "Traceback" in text:
+                    print(f"----- {path.relative_to(work)} (last 30 lines) -----")
+                    print("\n".join(text.splitlines()[-30:]))
         deployment.stop()
         shutil.rmtree(work, ignore_errors=True)
 

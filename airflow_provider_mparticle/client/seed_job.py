@@ -154,6 +154,7 @@ class SeedJob:
         """The validation pass; raises when rows are invalid under ``fail``."""
         scan = _Scan(prefix_matches=skip_through == 0)
         errors: list[SeedRowError] = []
+        invalid = 0
         digest = _PrefixDigest()
         self.log.info("Validating every row before sending anything...")
         for row_number, row in enumerate(self.source.rows(), start=1):
@@ -166,22 +167,21 @@ class SeedJob:
             if error is not None:
                 if self.on_invalid == "skip":
                     rejects.add(error, row)
-                elif len(errors) < SHOWN_ERRORS:
-                    errors.append(error)
                 else:
-                    break
+                    invalid += 1
+                    if len(errors) < SHOWN_ERRORS:
+                        errors.append(error)
                 continue
             scan.valid += 1
             if row_number > skip_through:
                 scan.valid_after_skip += 1
         if errors:
-            more = f" (first {SHOWN_ERRORS} shown; there may be more)" if len(errors) == SHOWN_ERRORS else ""
             raise SeedJobError(
-                f"{len(errors)} invalid row(s){more}, nothing was sent: "
+                f"{_invalid_rows(invalid, len(errors))}, nothing was sent: "
                 + "; ".join(str(e) for e in errors)
                 + ". Fix them, or set on_invalid='skip'."
             )
-        self._check_reject_share(rejects.count, scan.rows)
+        self._check_reject_share(rejects, scan.rows)
         return scan
 
     def _mismatch(self, skip_through: int, rows_read: int) -> None:
@@ -305,7 +305,7 @@ class SeedJob:
             self._seeder = None
             rejects.close()
         if not validated:
-            self._check_reject_share(rejects.count, counted_rows)
+            self._check_reject_share(rejects, counted_rows)
         if store is not None:
             store.delete(self.checkpoint_key)
         if mismatched:
@@ -339,13 +339,18 @@ class SeedJob:
         if self._seeder is not None:
             self._seeder.stop()
 
-    def _check_reject_share(self, rejected: int, rows: int) -> None:
+    def _check_reject_share(self, rejects: _Rejects, rows: int) -> None:
+        rejected = rejects.count
         if rejected and rows and rejected / rows > self.max_invalid_share:
+            shown = rejects.first[:SHOWN_ERRORS]
             raise SeedJobError(
                 f"{rejected:,} of {rows:,} rows are invalid ({100 * rejected / rows:.2f}%), more than "
                 f"max_invalid_share={self.max_invalid_share:g}"
                 + (". Nothing was sent." if self.validation_pass else ".")
                 + (f" Rejected rows are in {self.reject_path}." if self.reject_path else "")
+                + f" {_invalid_rows(rejected, len(shown))}: "
+                + "; ".join(shown)
+                + "."
             )
 
     def _log_progress(self, progress: SeedingProgress) -> None:
@@ -390,6 +395,12 @@ class _Scan:
     prefix_matches: bool = True
 
 
+def _invalid_rows(count: int, shown: int) -> str:
+    """``500 invalid rows; first 20 shown`` (or ``1 invalid row``)."""
+    text = f"{count:,} invalid row{'' if count == 1 else 's'}"
+    return text + (f"; first {shown} shown" if shown < count else "")
+
+
 def _positive(value: Any) -> bool:
     return isinstance(value, int) and value > 0
 
@@ -402,6 +413,7 @@ class _Rejects:
         self.keep = keep
         self.count = 0
         self.kept: list[dict[str, Any]] = []
+        self.first: list[str] = []
         self._handle: Any = None
 
     def add(self, error: SeedRowError, row: Mapping[str, Any] | Any) -> None:
@@ -411,6 +423,8 @@ class _Rejects:
         entry = error.as_dict()
         if len(self.kept) < self.keep:
             self.kept.append(entry)
+        if len(self.first) < SHOWN_ERRORS:
+            self.first.append(str(error))
         if self.path:
             if self._handle is None:
                 self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115

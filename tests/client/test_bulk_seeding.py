@@ -218,3 +218,21 @@ def test_a_failing_checkpoint_store_does_not_stall_the_load(mparticle_settings, 
         report = seeder.run(pack(encoded([user(i) for i in range(1, 1001)]), PackingLimits()))
     assert report.users_sent == 1000
     assert seeder.checkpoint_stats.failures >= 1
+
+
+def test_first_progress_comes_early_then_at_the_interval(mparticle_settings, mparticle_emulator, ltv):
+    mparticle_emulator.control.set_latency(40)
+    progress = []
+    with BulkSeeder(
+        mparticle_settings,
+        concurrency=1,
+        on_progress=progress.append,
+        progress_interval=3600,
+        first_progress=0.2,
+    ) as seeder:
+        seeder.run(pack(encoded([user(i) for i in range(1, 2001)]), PackingLimits()))
+    # One line early, none at the (long) interval, and the final one.
+    assert len(progress) == 2
+    assert 0 < progress[0].users_sent < 2000
+    assert progress[0].elapsed < 2
+    assert progress[1].users_sent == 2000

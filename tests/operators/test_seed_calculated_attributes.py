@@ -449,3 +449,27 @@ def test_connection_ids_are_templated_and_rendered(conn, ltv, tmp_path, monkeypa
     op.render_template_fields({"params": {"source": "seed_db", "target": "mparticle_default"}})
     assert (op.sql_conn_id, op.mparticle_conn_id) == ("seed_db", "mparticle_default")
     assert op.execute({})["users_sent"] == 5
+
+
+def test_many_invalid_rows_are_all_counted_and_the_first_20_shown(conn, ltv):
+    data = rows(600)
+    for i in range(100, 600):
+        data[i]["ltv"] = "lots"
+    with pytest.raises(AirflowFailException) as info:
+        operator(rows=data).execute({})
+    message = str(info.value)
+    assert message.startswith("500 invalid rows; first 20 shown, nothing was sent: row 101, column 'ltv'")
+    assert re.findall(r"row (\d+), column", message) == [str(n) for n in range(101, 121)]
+    assert conn.control.journal(path=BULK) == []
+
+
+def test_reject_share_failure_counts_all_and_shows_the_first_20(conn, ltv):
+    data = rows(100)
+    for i in range(30):
+        data[i]["ltv"] = "bad"
+    with pytest.raises(AirflowFailException) as info:
+        operator(rows=data, on_invalid="skip", max_invalid_share=0.1).execute({})
+    message = str(info.value)
+    assert "30 of 100 rows are invalid (30.00%)" in message
+    assert "30 invalid rows; first 20 shown: row 1, column 'ltv'" in message
+    assert len(re.findall(r"row \d+, column", message)) == 20
