@@ -24,13 +24,9 @@ from airflow_provider_mparticle.client.seed_mapping import SeedRowError
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from airflow_provider_mparticle.client.bulk_seeding import (
-        Checkpoint,
-        Pacer,
-        PackingLimits,
-        SeedingProgress,
-    )
+    from airflow_provider_mparticle.client.bulk_seeding import Checkpoint, PackingLimits, SeedingProgress
     from airflow_provider_mparticle.client.config import ClientSettings
+    from airflow_provider_mparticle.client.pacing import Pacer
     from airflow_provider_mparticle.client.seed_mapping import SeedMapping
     from airflow_provider_mparticle.client.seed_sources import RowSource
 

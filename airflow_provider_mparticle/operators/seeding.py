@@ -280,8 +280,9 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         self.log.info("Preflight passed for %s.", ", ".join(ca.name for ca in mapping.calculated_attributes))
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_mparticle.client.bulk_seeding import Pacer, PackingLimits, SeedingRejectedError
+        from airflow_provider_mparticle.client.bulk_seeding import PackingLimits, SeedingRejectedError
         from airflow_provider_mparticle.client.errors import MParticleConfigError
+        from airflow_provider_mparticle.client.pacing import Pacer
         from airflow_provider_mparticle.client.seed_job import SeedJob, SeedJobError
         from airflow_provider_mparticle.client.seed_sources import SeedSourceError
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
