@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from tests.conftest import run_dag
 
@@ -32,6 +34,9 @@ def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
 
     with create_session() as session:
         rows = session.query(TaskStateStoreModel).filter_by(run_id=dag_run.run_id).all()
-        assert [(r.task_id, r.key, r.value) for r in rows] == [
-            ("sync_users_from_warehouse", "mparticle_pipeline_run_id", "1")
-        ]
+        values = {(r.task_id, r.key): r.value for r in rows}
+    assert values.pop(("sync_users_from_warehouse", "mparticle_pipeline_run_id")) == "1"
+    # The intent stored before the trigger, answered: a retry has nothing to reconcile.
+    intent = json.loads(values.pop(("sync_users_from_warehouse", "mparticle_pipeline_trigger_intent")))
+    assert (intent["pipeline_id"], intent["try_number"], intent["run_id"]) == ("example-pipeline", 1, 1)
+    assert values == {}

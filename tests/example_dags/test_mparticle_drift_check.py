@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import json
+import pathlib
+
+from airflow_provider_mparticle.client.calculated_attribute_definitions import parse_spec
+from airflow_provider_mparticle.client.data_planning import load_plan_document
+from tests.conftest import run_dag
+
+EXAMPLES = pathlib.Path(__file__).parents[2] / "example_dags"
+
+
+def workspace_writes(control):
+    return [
+        e["path"]
+        for e in control.journal(bodies=False)
+        if e["method"] not in ("GET", "HEAD") and "oauth" not in e["path"]
+    ]
+
+
+def test_drift_check_fails_on_drift_and_passes_once_live_matches(
+    airflow_db, client, mparticle_conn_id, mparticle_emulator
+):
+    import yaml
+
+    control = mparticle_emulator.control
+    dag_run = run_dag("mparticle_drift_check")
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states == {"check_lifetime_value": "failed", "check_data_plan": "failed"}  # nothing is live
+    assert workspace_writes(control) == []
+
+    spec = parse_spec(
+        yaml.safe_load((EXAMPLES / "calculated_attributes" / "lifetime_value.yaml").read_text())
+    )
+    ca_id = client.calculated_attributes.create(spec.name, spec.draft_definition, spec.description)
+    client.calculated_attributes.activate(ca_id)
+    client.data_planning.create_plan(
+        load_plan_document(json.loads((EXAMPLES / "data_plans" / "mobile_app.json").read_text()))
+    )
+    dag_run = run_dag("mparticle_drift_check")
+    states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
+    assert states == {"check_lifetime_value": "success", "check_data_plan": "success"}
+    plan = dag_run.get_task_instance("check_lifetime_value").xcom_pull(
+        task_ids="check_lifetime_value", key="change_plan"
+    )
+    assert plan["live_differs"] is False
