@@ -7,7 +7,9 @@ are triggered through the CLI and must all succeed; while a deferrable task wait
 killed and restarted. Then a seed of 200,000 users is run alone and its task process is SIGKILLed
 part-way: Airflow retries it by itself, and the users sent twice are counted on the emulator and written
 to ``benchmarks/results/reliability.json`` (``users_resent_after_real_kill``, at most 2 x concurrency
-requests' worth of users). Everything is bounded in time and cleaned up, also on failure.
+requests' worth of users). Last, a deferred pipeline task with ``on_kill="pause_pipeline"`` is marked
+failed through the API server: the trigger's ``on_kill`` must pause the pipeline exactly once (one PUT
+in the emulator's journal). Everything is bounded in time and cleaned up, also on failure.
 
 Usage: python .ci/e2e.py [--dags-folder DIR] [--dag DAG_ID[:RESTART_TASK]] ... [--timeout SECONDS]
 """
@@ -221,6 +223,9 @@ class Deployment:
         with MParticleClient(client_settings(emulator)) as client:
             create_pipeline(client)
             create_ltv_attribute(client)
+            create_pipeline(client, KILL_POLICY_PIPELINE)
+        # The kill-policy pipeline's run stays running until the task is killed.
+        EmulatorControl(emulator).plan_pipeline_runs(KILL_POLICY_PIPELINE, hold=True)
 
     def wait_http(self, url: str, timeout: float) -> None:
         import urllib.request
@@ -286,10 +291,20 @@ with DAG(dag_id={dag_id!r}, schedule=None, start_date=dt.datetime(2026, 1, 1), c
 """
 
 
-def prepare_kill_dag(dags_folder: Path, work: Path) -> Path:
-    """A copy of the DAGs folder with the kill DAG and its 200,000-user JSON Lines file added."""
+def prepare_dags(dags_folder: Path, work: Path, real_kill: bool) -> Path:
+    """A copy of the DAGs folder with the kill-policy DAG and (``real_kill``) the seed kill DAG added."""
     folder = work / "dags"
     shutil.copytree(dags_folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / f"{KILL_POLICY_DAG_ID}.py").write_text(
+        KILL_POLICY_DAG.format(dag_id=KILL_POLICY_DAG_ID, pipeline_id=KILL_POLICY_PIPELINE)
+    )
+    if real_kill:
+        prepare_kill_dag(folder, work)
+    return folder
+
+
+def prepare_kill_dag(folder: Path, work: Path) -> Path:
+    """The seed kill DAG and its 200,000-user JSON Lines file, added to ``folder``."""
     source = work / "kill-users.jsonl"
     with source.open("w") as out:
         for i in range(1, KILL_USERS + 1):
@@ -378,6 +393,80 @@ def real_kill(deployment: Deployment, deadline: float) -> int:
     return resent
 
 
+# --- the kill policy applied once when a deferred pipeline task is marked failed -------------------
+
+KILL_POLICY_DAG_ID = "e2e_pipeline_kill_policy"
+KILL_POLICY_PIPELINE = "kill-policy-pipeline"
+KILL_POLICY_DAG = """
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG
+
+from airflow_provider_mparticle.operators.warehouse_sync import MParticleTriggerPipelineOperator
+
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False, tags=["e2e"]):
+    MParticleTriggerPipelineOperator(
+        task_id="sync",
+        pipeline_id={pipeline_id!r},
+        deferrable=True,
+        poll_interval=2,
+        on_kill="pause_pipeline",
+        retries=0,
+    )
+"""
+
+
+def pipeline_puts(control: EmulatorControl) -> int:
+    path = f"/inputs/data-pipelines/{KILL_POLICY_PIPELINE}"
+    return sum(1 for e in control.journal(path=path, bodies=False) if e["method"] == "PUT")
+
+
+def kill_policy(deployment: Deployment, deadline: float) -> int:
+    """Mark a deferred pipeline task failed through the API server; returns how many pauses were sent."""
+    import urllib.request
+
+    control = EmulatorControl(deployment.emulator_url)
+    while KILL_POLICY_DAG_ID not in {d["dag_id"] for d in deployment.airflow_json("dags", "list")}:  # type: ignore[union-attr, index]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{KILL_POLICY_DAG_ID} was not parsed")
+        time.sleep(3)
+    cmd = [*AIRFLOW, "dags", "trigger", KILL_POLICY_DAG_ID, "-o", "json"]
+    run_id = parse_json_output(run(cmd, env=deployment.env))[0]["dag_run_id"]  # type: ignore[index]
+    log(f"triggered {KILL_POLICY_DAG_ID}: {run_id}; marking its task failed once it is deferred")
+    while True:
+        tis = deployment.airflow_json("tasks", "states-for-dag-run", KILL_POLICY_DAG_ID, run_id)
+        state = next((t["state"] for t in tis if t["task_id"] == "sync"), None)  # type: ignore[union-attr, index]
+        if state == "deferred":
+            break
+        if state in ("success", "failed") or time.monotonic() > deadline:
+            raise RuntimeError(f"the pipeline task was not seen deferred ({state})")
+        time.sleep(2)
+    api = deployment.env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].replace("/execution/", "")
+    with urllib.request.urlopen(f"{api}/auth/token", timeout=30) as answer:
+        token = json.loads(answer.read())["access_token"]
+    request = urllib.request.Request(
+        f"{api}/api/v2/dags/{KILL_POLICY_DAG_ID}/dagRuns/{run_id}/taskInstances/sync",
+        data=json.dumps({"new_state": "failed"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="PATCH",
+    )
+    with urllib.request.urlopen(request, timeout=60):
+        pass
+    log("marked the deferred task failed through the API server; waiting for the trigger's on_kill")
+    with MParticleClient(client_settings(deployment.emulator_url)) as client:
+        while not client.warehouse_sync.get_pipeline(KILL_POLICY_PIPELINE).is_paused:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the pipeline was not paused after the task was marked failed")
+            time.sleep(1)
+    time.sleep(10)  # a second on_kill (another triggerer loop, a retry) would land here
+    pauses = pipeline_puts(control)
+    runs = [r for r in control.pipeline_runs() if r["pipeline_id"] == KILL_POLICY_PIPELINE]
+    log(f"kill policy: {pauses} pause(s) sent; the run is still {runs[0]['status'] if runs else '?'}")
+    return pauses
+
+
 def record_reliability(key: str, value: int, details: dict[str, object]) -> None:
     """Merge one figure into the reliability figures file, keeping every other key."""
     try:
@@ -409,9 +498,7 @@ def main() -> int:
     confs = dict(item.split("=", 1) for item in args.conf)
     work = Path(tempfile.mkdtemp(prefix="mparticle-e2e-"))
     work.chmod(0o755)
-    dags_folder = Path(args.dags_folder)
-    if not args.no_real_kill:
-        dags_folder = prepare_kill_dag(dags_folder, work)
+    dags_folder = prepare_dags(Path(args.dags_folder), work, real_kill=not args.no_real_kill)
     deployment = Deployment(work, dags_folder)
     deadline = time.monotonic() + args.timeout
     ok = False
@@ -465,6 +552,9 @@ def main() -> int:
             resent = real_kill(deployment, deadline)
             ok = ok and resent <= RESEND_BOUND
             log(f"RESULT: {resent:,} users resent after a real SIGKILL (bound {RESEND_BOUND:,})")
+        pauses = kill_policy(deployment, deadline)
+        ok = ok and pauses == 1
+        log(f"RESULT: kill policy 'pause_pipeline' applied {pauses} time(s) (expected once)")
         return 0 if ok else 1
     except Exception as error:
         log(f"ERROR: {error}")
