@@ -78,7 +78,7 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
         )
         from airflow_provider_mparticle.client.adobe.computed_attributes import plan_computed_attribute
         from airflow_provider_mparticle.client.plans import ChangeMode
-        from airflow_provider_mparticle.operators.plan_mode import (
+        from airflow_provider_mparticle.plans import (
             finish_without_apply,
             parse_mode,
             publish_plan,

@@ -69,7 +69,7 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
 
     ``mode="plan"`` computes the change against both the live (active) and the draft definition, logs it
     as a diff and returns it, writing nothing; ``mode="check"`` also fails the task (without retries) when
-    the live definition differs from code. See :mod:`airflow_provider_mparticle.operators.plan_mode`.
+    the live definition differs from code. See :mod:`airflow_provider_mparticle.plans`.
 
     Returns the calculated attribute's id (the plan, in ``plan`` and ``check`` modes); pushes
     ``calculated_attribute_id``, ``calculated_attribute_name``, the UI link, ``change_plan`` and
@@ -185,7 +185,7 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         from airflow_provider_mparticle.client.plans import ChangeMode
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
         from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
-        from airflow_provider_mparticle.operators.plan_mode import (
+        from airflow_provider_mparticle.plans import (
             finish_without_apply,
             parse_mode,
             publish_plan,

@@ -110,7 +110,8 @@ class MParticleDeployDataPlanOperator(BaseOperator):
         super().__init__(**kwargs)
         if (plan_file is None) == (plan is None):
             raise ValueError("Give exactly one of 'plan_file' and 'plan'.")
-        self.mode = "plan" if check_only else mode
+        self.mode = mode
+        self.check_only = check_only
         self.plan_file = plan_file
         self.plan = plan
         self.activated_environment = activated_environment
@@ -145,13 +146,13 @@ class MParticleDeployDataPlanOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_mparticle.client.data_planning import plan_data_plan
         from airflow_provider_mparticle.client.plans import ChangeMode
-        from airflow_provider_mparticle.operators.plan_mode import (
+        from airflow_provider_mparticle.plans import (
             finish_without_apply,
             parse_mode,
             publish_plan,
         )
 
-        mode = parse_mode(self.mode)
+        mode = parse_mode("plan" if self.check_only else self.mode)
         document = self._load()
         plan_id = document.data_plan_id
         hook = MParticleHook(mparticle_conn_id=self.mparticle_conn_id)

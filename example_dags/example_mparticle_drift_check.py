@@ -16,7 +16,7 @@ from airflow_provider_mparticle.operators.calculated_attributes import (
 from airflow_provider_mparticle.operators.data_planning import MParticleDeployDataPlanOperator
 
 with DAG(
-    dag_id="mparticle_drift_check",
+    dag_id="example_mparticle_drift_check",
     schedule="@daily",
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

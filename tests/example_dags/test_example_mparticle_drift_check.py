@@ -24,7 +24,7 @@ def test_drift_check_fails_on_drift_and_passes_once_live_matches(
     import yaml
 
     control = mparticle_emulator.control
-    dag_run = run_dag("mparticle_drift_check")
+    dag_run = run_dag("example_mparticle_drift_check")
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert states == {"check_lifetime_value": "failed", "check_data_plan": "failed"}  # nothing is live
     assert workspace_writes(control) == []
@@ -37,7 +37,7 @@ def test_drift_check_fails_on_drift_and_passes_once_live_matches(
     client.data_planning.create_plan(
         load_plan_document(json.loads((EXAMPLES / "data_plans" / "mobile_app.json").read_text()))
     )
-    dag_run = run_dag("mparticle_drift_check")
+    dag_run = run_dag("example_mparticle_drift_check")
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
     assert states == {"check_lifetime_value": "success", "check_data_plan": "success"}
     plan = dag_run.get_task_instance("check_lifetime_value").xcom_pull(
