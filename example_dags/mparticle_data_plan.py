@@ -1,4 +1,4 @@
-"""Data plans as code: deploy the plan kept next to this DAG, then check sample batches against it."""
+"""Data plans as code: plan, then deploy the plan kept next to this DAG, then check sample batches against it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,15 @@ with DAG(
     catchup=False,
     tags=["mparticle", "example"],
 ) as dag:
+    # [START howto_operator_mparticle_plan_data_plan]
+    # Shows what the deploy will change, as a diff in the log and in XCom; writes nothing.
+    plan = MParticleDeployDataPlanOperator(
+        task_id="plan_data_plan",
+        plan_file="data_plans/mobile_app.json",
+        mode="plan",
+    )
+    # [END howto_operator_mparticle_plan_data_plan]
+
     # [START howto_operator_mparticle_deploy_data_plan]
     deploy = MParticleDeployDataPlanOperator(
         task_id="deploy_data_plan",
@@ -34,4 +43,4 @@ with DAG(
     )
     # [END howto_operator_mparticle_validate_batch]
 
-    deploy >> validate
+    plan >> deploy >> validate

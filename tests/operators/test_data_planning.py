@@ -184,6 +184,8 @@ def test_example_dag_runs(airflow_db, checked, mparticle_emulator):
     spec.loader.exec_module(module)
     run = module.dag.test()
     assert run.state == "success", run.state
+    plan = run.get_task_instance("plan_data_plan").xcom_pull(task_ids="plan_data_plan")
+    assert plan["action"] == "create"  # planned before the deploy created it
     assert mparticle_emulator.control.data_plans()[0]["data_plan_id"] == "mobile_app"
     assert [e["path"].rsplit("/", 1)[1] for e in mparticle_emulator.control.journal(path="/validate")] == [
         "validate"
