@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: install lint typecheck pytest test reliability demo e2e bench clean
+.PHONY: install lint typecheck pytest test reliability demo e2e bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,5 +46,12 @@ e2e: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
 
+# The wheel and the sdist, their metadata checked as PyPI renders it, the licence texts inside both.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
+	$(BIN)/twine check --strict dist/*
+	$(BIN)/python .ci/check_dist.py dist
+
 clean:
-	rm -rf $(VENV) .airflow .mypy_cache .ruff_cache
+	rm -rf $(VENV) .airflow .mypy_cache .ruff_cache dist
