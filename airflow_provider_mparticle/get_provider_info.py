@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_mparticle import __version__
+
 MPARTICLE = "mParticle"
 ADOBE = "Adobe Experience Platform"
 _PACKAGE = "airflow_provider_mparticle"
@@ -42,12 +44,35 @@ def _modules(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"integration-name": name, "python-modules": modules} for name, modules in grouped.items()]
 
 
+# The ``[mparticle]`` section of airflow.cfg (AIRFLOW__MPARTICLE__<OPTION> in the environment).
+CONFIG = {
+    "mparticle": {
+        "description": "Settings of the mParticle provider.",
+        "options": {
+            "calculated_attribute_url_template": {
+                "description": "Address of a calculated attribute in the mParticle UI, used by the "
+                "'mParticle calculated attribute' extra link. The UI's addresses are not part of the "
+                "documented API: change this if mParticle moves them. Fields: {workspace_id}, {ca_id}, "
+                "{name} (URL-quoted).",
+                "version_added": "0.1.0",
+                "type": "string",
+                "example": "https://app.mparticle.com/audiences/calculated-attributes/{ca_id}"
+                "?workspaceId={workspace_id}",
+                # Kept equal to links.calculated_attributes.DEFAULT_URL_TEMPLATE by a test.
+                "default": "https://app.mparticle.com/audiences/calculated-attributes/{ca_id}"
+                "?workspaceId={workspace_id}",
+            },
+        },
+    },
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-mparticle",
         "name": "mParticle",
         "description": "Drive mParticle from Airflow: calculated attributes, seeding, Warehouse Sync, data plans.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": "mParticle",
@@ -65,6 +90,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _modules(SENSORS),
         "triggers": _modules(TRIGGERS),
         "extra-links": EXTRA_LINKS,
+        "config": CONFIG,
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_mparticle.hooks.mparticle.MParticleHook",
