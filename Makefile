@@ -2,7 +2,7 @@
 PYTHON ?= python3.11
 VENV ?= .venv
 CONSTRAINTS ?= constraints.txt
-EXTRAS ?= test,e2e,docs
+EXTRAS ?= test,e2e,openlineage,docs
 # The lowest supported Airflow, tested by `make test-lowest` in a virtualenv of its own.
 LOWEST_VENV ?= .venv-3.2
 LOWEST_CONSTRAINTS ?= constraints-3.2.txt
@@ -39,7 +39,7 @@ test: lint typecheck pytest
 # The unit suite on Airflow 3.2.2, the lowest version pyproject allows (lint and types do not depend on
 # it). Its own Airflow home: the metadata DB schema differs between Airflow versions.
 test-lowest:
-	$(MAKE) pytest VENV=$(LOWEST_VENV) CONSTRAINTS=$(LOWEST_CONSTRAINTS) EXTRAS=test,e2e \
+	$(MAKE) pytest VENV=$(LOWEST_VENV) CONSTRAINTS=$(LOWEST_CONSTRAINTS) EXTRAS=test,e2e,openlineage \
 		AIRFLOW_HOME=$(CURDIR)/.airflow-3.2
 
 # Regenerate constraints-3.2.txt after constraints.txt changed: the same pins, except Airflow 3.2.2 and
@@ -52,7 +52,7 @@ lowest-constraints: $(STAMP)
 	# svcs 26.2 breaks Airflow 3.2's in-process execution API (dag.test(): no 'svcs_registry').
 	echo 'svcs==26.1.0' >> .venv-constraints/base.txt
 	.venv-constraints/bin/python -m pip install --quiet -c .venv-constraints/base.txt \
-		'apache-airflow==3.2.2' -e '.[test,e2e]'
+		'apache-airflow==3.2.2' -e '.[test,e2e,openlineage]'
 	.venv-constraints/bin/python -m pip freeze --exclude-editable | LC_ALL=C sort -f > $(LOWEST_CONSTRAINTS)
 	rm -rf .venv-constraints
 
@@ -64,9 +64,11 @@ reliability: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python .ci/demo.py
 
-# A real deployment: PostgreSQL, api-server, scheduler, dag-processor, triggerer (restarted mid-wait).
+# A real deployment: PostgreSQL, api-server, scheduler, dag-processor, triggerer (restarted mid-wait);
+# then the emulator's console in headless Chromium (screenshots in artifacts/browser/).
 e2e: $(STAMP)
 	$(BIN)/python .ci/e2e.py
+	$(BIN)/python .ci/browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -121,7 +121,9 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         ti = context.get("ti")
         if ti is not None:
             # Pushed first, so the link works while the run is going and when it fails.
-            url = pipeline_url(self.hook.settings.workspace_id, self.pipeline_id)
+            url = pipeline_url(
+                self.hook.settings.workspace_id, self.pipeline_id, api_url=self.hook.settings.api_url
+            )
             ti.xcom_push(key=PIPELINE_URL_XCOM_KEY, value=url)
         try:
             return self.execute_resumable(context)
@@ -270,6 +272,17 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             raise AirflowException(f"{event['message']} A retry of this task reconnects to the run.")
         raise MParticleTaskFailure(event["message"])
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the data model's tables read and the workspace written, with records synced.
+
+        See :func:`airflow_provider_mparticle.openlineage.pipeline_lineage` (None without the provider).
+
+        :param task_instance: the finished task instance.
+        """
+        from airflow_provider_mparticle.openlineage import pipeline_lineage
+
+        return pipeline_lineage(self, task_instance)
+
 
 class _PipelineStateOperator(BaseOperator):
     target_state = ""
@@ -290,7 +303,10 @@ class _PipelineStateOperator(BaseOperator):
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(
-                key=PIPELINE_URL_XCOM_KEY, value=pipeline_url(hook.settings.workspace_id, self.pipeline_id)
+                key=PIPELINE_URL_XCOM_KEY,
+                value=pipeline_url(
+                    hook.settings.workspace_id, self.pipeline_id, api_url=hook.settings.api_url
+                ),
             )
         with hook.get_client() as client:
             try:
