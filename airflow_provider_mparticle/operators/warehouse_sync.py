@@ -60,8 +60,9 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
 
     Killing the task cannot stop the run (the API has no such call); ``on_kill`` chooses what happens,
     from the worker's ``on_kill`` and, while deferred, from the trigger's (only when the task was really
-    killed, not when the trigger moves to another triggerer). Returns ``pipeline_id``, ``run_id``, ``status``, ``successful_records`` and
-    ``failed_records``.
+    killed, not when the trigger moves to another triggerer).
+
+    Returns ``pipeline_id``, ``run_id``, ``status``, ``successful_records`` and ``failed_records``.
 
     :param pipeline_id: the pipeline to trigger (templated).
     :param mparticle_conn_id: the ``mparticle`` connection.
@@ -184,6 +185,8 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
                 latest.status_text,
             )
             self._run_id = latest.id
+            if store is not None and intent is not None:
+                store.set(self.intent_key, intent.answered(latest.id).as_json())
             return latest.id
         if run_id is None:
             raise MParticleTaskFailure(f"Triggering pipeline {self.pipeline_id} returned no pipeline_run_id.")

@@ -109,6 +109,15 @@ def test_a_retry_whose_trigger_never_arrived_triggers(pipeline, mparticle_emulat
     assert len(control.pipeline_triggers(PIPELINE)) == 1
 
 
+def test_attaching_to_a_running_run_answers_the_intent(pipeline, mparticle_emulator, client):
+    mparticle_emulator.control.plan_pipeline_runs(PIPELINE, hold=True)
+    client.warehouse_sync.trigger(PIPELINE)  # someone else's run is going
+    store = TaskStateStore()
+    result = operator(wait_for_completion=False).execute({"task_state_store": store})
+    assert result["run_id"] == 1
+    assert store.get(MParticleTriggerPipelineOperator.intent_key)["run_id"] == 1  # nothing left to reconcile
+
+
 def _now():
     import datetime as dt
 
