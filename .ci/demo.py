@@ -58,15 +58,15 @@ def prepare(server: Any) -> dict[str, dict[str, Any]]:
     with MParticleClient(server.client_settings()) as client:
         pipeline = create_pipeline(client)
         create_ltv_attribute(client)
-    return {"mparticle_warehouse_sync": {"pipeline_id": pipeline.id}}
+    return {"example_mparticle_warehouse_sync": {"pipeline_id": pipeline.id}}
 
 
 DEMO_DAGS = [
-    "mparticle_seed_and_activate",
-    "mparticle_sharded_seed",
-    "mparticle_warehouse_sync",
-    "mparticle_data_plan",
-    "adobe_computed_attributes",
+    "example_mparticle_seed_and_activate",
+    "example_mparticle_sharded_seed",
+    "example_mparticle_warehouse_sync",
+    "example_mparticle_data_plan",
+    "example_adobe_computed_attributes",
 ]
 
 

@@ -45,11 +45,11 @@ AIRFLOW = [PYTHON, "-m", "airflow"]
 # The example DAGs and, for those with a deferrable wait, the task during whose wait the triggerer is
 # killed and restarted.
 DEFAULT_DAGS = {
-    "mparticle_seed_and_activate": "wait_for_calculation",
-    "mparticle_sharded_seed": "",
-    "mparticle_warehouse_sync": "sync_users_from_warehouse",
-    "mparticle_data_plan": "",
-    "adobe_computed_attributes": "wait_lifetime_value",
+    "example_mparticle_seed_and_activate": "wait_for_calculation",
+    "example_mparticle_sharded_seed": "",
+    "example_mparticle_warehouse_sync": "sync_users_from_warehouse",
+    "example_mparticle_data_plan": "",
+    "example_adobe_computed_attributes": "wait_lifetime_value",
 }
 
 

@@ -106,14 +106,20 @@ def _count(value: Any) -> int | None:
         return None
 
 
-def _run_id(value: Any) -> int | str | None:
-    """Run ids are integers in the examples and strings in one table: keep integers as integers."""
+def parse_run_id(value: Any) -> int | str | None:
+    """A pipeline run id: None when absent or empty, an int when it is one (also as text), else text.
+
+    Run ids are integers in the examples and strings in one table, and templated ones arrive as text.
+    """
     if value is None or isinstance(value, bool):
         return None
+    text = str(value).strip()
+    if not text:
+        return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
-        return str(value)
+        return int(text)
+    except ValueError:
+        return text
 
 
 @dataclass(frozen=True)
@@ -246,7 +252,7 @@ class PipelineRun:
     def from_api(cls, body: Any) -> PipelineRun:
         data = as_object(body)
         return cls(
-            id=_run_id(data.get("id")),
+            id=parse_run_id(data.get("id")),
             pipeline_id=data.get("pipeline_id"),
             type=data.get("type"),
             status=PipelineRunStatus.parse(data.get("status")),
@@ -280,6 +286,22 @@ class PipelineRun:
             "ended_on": self.ended_on,
         }
 
+    def result(self) -> dict[str, Any]:
+        """What a task waiting for the run returns (XCom): ids, status and record counts."""
+        return {
+            "pipeline_id": self.pipeline_id,
+            "run_id": self.id,
+            "status": self.status_text,
+            "successful_records": self.successful_records,
+            "failed_records": self.failed_records,
+        }
+
+    def failure_message(self, problems: list[str]) -> str:
+        """The run's errors and the pipeline's, connection's and data model's ``problems``, in one line."""
+        details = [*self.errors, *(p for p in problems if p.split(": ", 1)[-1] not in self.errors)]
+        text = "; ".join(details) if details else "mParticle gave no error details"
+        return f"Pipeline {self.pipeline_id} run {self.id} ended {self.status_text}: {text}"
+
 
 @dataclass(frozen=True)
 class PipelineReport:
@@ -310,7 +332,7 @@ class PipelineReport:
             connection_errors=_messages(data.get("connection_errors")),
             data_model_status=data.get("data_model_status"),
             data_model_errors=_messages(data.get("data_model_errors")),
-            latest_successful_pipeline_run_id=_run_id(data.get("latest_successful_pipeline_run_id")),
+            latest_successful_pipeline_run_id=parse_run_id(data.get("latest_successful_pipeline_run_id")),
             latest_pipeline_run=PipelineRun.from_api(latest) if isinstance(latest, dict) else None,
             raw=data,
         )
@@ -334,7 +356,7 @@ class TriggerResult:
     @classmethod
     def from_api(cls, body: Any) -> TriggerResult:
         data = as_object(body)
-        return cls(pipeline_run_id=_run_id(data.get("pipeline_run_id")), status=data.get("status"))
+        return cls(pipeline_run_id=parse_run_id(data.get("pipeline_run_id")), status=data.get("status"))
 
 
 @dataclass(frozen=True)
