@@ -287,7 +287,7 @@ def test_messages_keep_the_case_of_names(mparticle_conn_id, mparticle_emulator, 
     mparticle_emulator.control.configure(progress_steps=10_000)
     ca_id = client.calculated_attributes.create("Docfake_Orders", VALID_DEFINITION)
     with pytest.raises(
-        MParticleTaskFailure, match="Calculated attribute 'Docfake_Orders' .* still calculating"
+        MParticleTaskFailure, match=r"Calculated attribute 'Docfake_Orders' .* still calculating"
     ):
         activate(task_context, ca_id=ca_id, wait_for_calculation=True, poll_interval=0.01, timeout=0.05, deferrable=False)  # fmt: skip
 
