@@ -307,7 +307,8 @@ def parse_spec(raw: Any, name: str | None = None, description: str | None = None
     problems += validate_draft_definition(draft)
     if problems:
         raise CalculatedAttributeDefinitionError(problems)
-    assert isinstance(draft, dict)  # checked by validate_draft_definition
+    if not isinstance(draft, dict):  # reported by validate_draft_definition already
+        raise CalculatedAttributeDefinitionError(["draft_definition: must be an object."])
     return CalculatedAttributeSpec(str(name), _with_string_condition_values(draft), description)
 
 

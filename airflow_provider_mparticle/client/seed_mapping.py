@@ -275,8 +275,8 @@ class CalculatedAttributeSeed:
         """The seed object for this row, None when optional and blank; raises _Invalid via SeedRowError."""
         kind = self.calculation_type
         if kind is CalculationType.AVERAGE and not self.column:
-            assert self.sum_column
-            assert self.count_column
+            if not (self.sum_column and self.count_column):
+                raise RuntimeError(f"{self.name}: an average seed needs sum_column and count_column.")
             total, count = row.get(self.sum_column, _MISSING), row.get(self.count_column, _MISSING)
             if self.optional and _is_blank(total) and _is_blank(count):
                 return None
@@ -286,7 +286,8 @@ class CalculatedAttributeSeed:
                     "count": self._convert(self.count_column, count, lambda v: _integer(v, 1, "count")),
                 }
             }
-        assert self.column
+        if not self.column:
+            raise RuntimeError(f"{self.name}: no column to read the seed from.")
         raw = row.get(self.column, _MISSING)
         if self.optional and (raw is _MISSING or _is_blank(raw)):
             return None

@@ -113,22 +113,6 @@ def test_already_processed_does_not_defer(adobe_aep_conn_id, adobe_aep_settings,
     assert sensor(attribute_id, deferrable=True).execute(context()) is None
 
 
-def test_deferrable_default_comes_from_config():
-    # A fresh interpreter: the default is read from the config when the module is imported.
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "from airflow_provider_mparticle.sensors.adobe import AdobeComputedAttributeSensor as S;"
-        "print(S(task_id='w', attribute_id='a').deferrable)"
-    )
-    env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "True"
-    assert sensor("a").deferrable is False
-
-
 @pytest.mark.parametrize(
     ("event", "error", "message"),
     [

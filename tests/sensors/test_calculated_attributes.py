@@ -87,22 +87,6 @@ def test_deferrable_checks_once_before_deferring(mparticle_conn_id, mparticle_em
     assert result["is_calculated"] is True
 
 
-def test_deferrable_defaults_from_config():
-    # A fresh interpreter: the default is read from the config when the module is imported.
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "from airflow_provider_mparticle.sensors.calculated_attributes import MParticleCalculationSensor as S;"
-        "print(S(task_id='w', ca_id=1).deferrable)"
-    )
-    env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "True"
-    assert sensor(ca_id=1).deferrable is False
-
-
 @pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
 def test_missing_attribute_fails_or_skips_with_soft_fail(mparticle_conn_id, task_context, mode):
     kwargs = {"deferrable": True} if mode == "deferrable" else {"mode": mode, "deferrable": False}
