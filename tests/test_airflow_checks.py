@@ -427,3 +427,17 @@ def test_operators_and_sensors_do_not_import_each_other():
                 f"{kind}/{path.name}: {n}" for n in imports(path) if n == prefix or n.startswith(prefix + ".")
             ]
     assert crossing == []
+
+
+def test_triggers_are_imported_for_their_triggers_only():
+    """Triggers hold no helpers for operators and sensors: those import trigger classes from them, nothing else."""
+    prefix = f"{airflow_provider_mparticle.__name__}.triggers"
+    borrowed = [
+        f"{path.relative_to(ROOT)}: {alias.name}"
+        for path in python_files(PACKAGE / "operators", PACKAGE / "sensors")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith(prefix)
+        for alias in node.names
+        if not alias.name.endswith("Trigger")
+    ]
+    assert borrowed == []
