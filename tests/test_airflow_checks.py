@@ -289,6 +289,24 @@ def test_every_module_is_listed_in_the_provider_info(kind):
     assert on_disk == set(listed_modules(kind))
 
 
+def test_listed_modules_name_declared_integrations_once():
+    info = get_provider_info()
+    declared = [i["integration-name"] for i in info["integrations"]]
+    assert len(declared) == len(set(declared))
+    for kind in ("hooks", "operators", "sensors", "triggers"):
+        entries = info.get(kind, [])
+        assert {e["integration-name"] for e in entries} <= set(declared), kind
+        modules = [m for e in entries for m in e["python-modules"]]
+        assert len(modules) == len(set(modules)), kind
+
+
+def test_listed_modules_import_without_deprecation_warnings():
+    # Airflow imports every listed module with warnings on and fails on a deprecation.
+    modules = listed_modules("hooks", "operators", "sensors", "triggers")
+    result = run_python(f"for name in {modules!r}: __import__(name)", "-W", "error::DeprecationWarning")
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
 def test_listed_classes_exist():
     info = get_provider_info()
     refs = [t["hook-class-name"] for t in info["connection-types"]] + list(info["extra-links"])
