@@ -106,20 +106,24 @@ def _count(value: Any) -> int | None:
         return None
 
 
-def parse_run_id(value: Any) -> int | str | None:
-    """A pipeline run id: None when absent or empty, an int when it is one (also as text), else text.
-
-    Run ids are integers in the examples and strings in one table, and templated ones arrive as text.
-    """
+def _run_id(value: Any) -> int | str | None:
+    """Run ids are integers in the examples and strings in one table: keep integers as integers."""
     if value is None or isinstance(value, bool):
         return None
-    text = str(value).strip()
-    if not text:
-        return None
     try:
-        return int(text)
-    except ValueError:
-        return text
+        return int(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def parse_run_id(value: Any) -> int | str | None:
+    """A pipeline run id as given by a user or a template: None when absent or blank, else as in answers.
+
+    :param value: an int, its text (templated values arrive as text), or None.
+    """
+    if isinstance(value, str):
+        value = value.strip() or None
+    return _run_id(value)
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,7 @@ class PipelineRun:
     def from_api(cls, body: Any) -> PipelineRun:
         data = as_object(body)
         return cls(
-            id=parse_run_id(data.get("id")),
+            id=_run_id(data.get("id")),
             pipeline_id=data.get("pipeline_id"),
             type=data.get("type"),
             status=PipelineRunStatus.parse(data.get("status")),
@@ -332,7 +336,7 @@ class PipelineReport:
             connection_errors=_messages(data.get("connection_errors")),
             data_model_status=data.get("data_model_status"),
             data_model_errors=_messages(data.get("data_model_errors")),
-            latest_successful_pipeline_run_id=parse_run_id(data.get("latest_successful_pipeline_run_id")),
+            latest_successful_pipeline_run_id=_run_id(data.get("latest_successful_pipeline_run_id")),
             latest_pipeline_run=PipelineRun.from_api(latest) if isinstance(latest, dict) else None,
             raw=data,
         )
@@ -356,7 +360,7 @@ class TriggerResult:
     @classmethod
     def from_api(cls, body: Any) -> TriggerResult:
         data = as_object(body)
-        return cls(pipeline_run_id=parse_run_id(data.get("pipeline_run_id")), status=data.get("status"))
+        return cls(pipeline_run_id=_run_id(data.get("pipeline_run_id")), status=data.get("status"))
 
 
 @dataclass(frozen=True)
