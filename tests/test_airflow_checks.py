@@ -362,6 +362,9 @@ def test_readme_markers_name_example_snippets():
     quoted = set(re.findall(r"`(howto_\w+)`", readme))
     assert quoted
     assert quoted - set(markers) == set()
+    files = set(re.findall(r"example_dags/[\w/.]+\.\w+", readme))
+    assert files
+    assert {f for f in files if not (ROOT / f).is_file()} == set()
 
 
 # --- test_example_dags.py -------------------------------------------------------------------------
