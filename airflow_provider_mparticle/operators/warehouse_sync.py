@@ -263,6 +263,17 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         self._check_failed_records(result)
         return result
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the data model's tables read and the workspace written, with records synced.
+
+        See :func:`airflow_provider_mparticle.openlineage.pipeline_lineage` (None without the provider).
+
+        :param task_instance: the finished task instance.
+        """
+        from airflow_provider_mparticle.openlineage import pipeline_lineage
+
+        return pipeline_lineage(self, task_instance)
+
 
 class _PipelineStateOperator(BaseOperator):
     target_state = ""
