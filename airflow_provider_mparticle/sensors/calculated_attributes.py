@@ -68,7 +68,11 @@ class MParticleCalculationSensor(MParticleBaseSensor):
             client = self._get_client()
             self._resolved = self.get_hook().get_calculated_attribute(client, self.ca_id, self.ca_name)
             publish_calculated_attribute(
-                context, client.settings.require_workspace(), self._resolved.id, self._resolved.name
+                context,
+                client.settings.require_workspace(),
+                self._resolved.id,
+                self._resolved.name,
+                api_url=client.settings.api_url,
             )
         return self._resolved
 
