@@ -255,18 +255,7 @@ def test_template_fields_are_set_in_init_from_their_argument(cls):
 # --- check_conn_id_templated.py -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "cls",
-    [
-        pytest.param(
-            c, marks=pytest.mark.xfail(reason="the seed operator's template fields change separately")
-        )
-        if c.__name__ == "MParticleSeedCalculatedAttributesOperator"
-        else c
-        for c in OPERATORS_AND_SENSORS
-    ],
-    ids=lambda c: c.__name__,
-)
+@pytest.mark.parametrize("cls", OPERATORS_AND_SENSORS, ids=lambda c: c.__name__)
 def test_every_conn_id_argument_is_templated(cls):
     """A user can pass ``..._conn_id="{{ params.conn }}"``: every connection argument is a template field."""
     conn_ids = {
