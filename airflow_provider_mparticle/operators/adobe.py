@@ -40,10 +40,18 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
     :param keep_current: fast refresh (the documents ask for False for now).
     :param activate: create as NEW (or move a DRAFT to NEW), which starts the evaluation.
     :param mode: ``apply`` (default), ``plan`` or ``check`` (templated).
-    :param adobe_aep_conn_id: the ``adobe_aep`` connection.
+    :param adobe_aep_conn_id: the ``adobe_aep`` connection (templated).
     """
 
-    template_fields = ("name", "expression", "duration", "display_name", "description", "mode")
+    template_fields = (
+        "name",
+        "expression",
+        "duration",
+        "display_name",
+        "description",
+        "mode",
+        "adobe_aep_conn_id",
+    )
 
     def __init__(
         self,
@@ -145,10 +153,10 @@ class AdobeSetComputedAttributeStatusOperator(BaseOperator):
 
     :param attribute_id: the computed attribute's id (templated).
     :param status: ``NEW`` or ``DISABLED``.
-    :param adobe_aep_conn_id: the ``adobe_aep`` connection.
+    :param adobe_aep_conn_id: the ``adobe_aep`` connection (templated).
     """
 
-    template_fields = ("attribute_id",)
+    template_fields = ("attribute_id", "adobe_aep_conn_id")
 
     def __init__(
         self,
