@@ -14,6 +14,7 @@ from airflow_provider_mparticle.client.calculated_attributes import (
     CalculatedAttributesApi,
 )
 from airflow_provider_mparticle.client.config import ClientSettings, Pod, RetrySettings
+from airflow_provider_mparticle.client.core import MParticleAuth
 from airflow_provider_mparticle.client.data_planning import AsyncDataPlanningApi, DataPlanningApi
 from airflow_provider_mparticle.client.errors import (
     MParticleAPIError,
@@ -65,23 +66,25 @@ class MParticleClient:
         self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
     ) -> None:
         self.settings = settings
-        self.transport = SyncTransport(settings, pool_size=pool_size, on_retry=on_retry)
+        self.transport = SyncTransport(
+            settings.transport_settings(pool_size), auth=MParticleAuth(settings), on_retry=on_retry
+        )
 
     @cached_property
     def seeding(self) -> SeedingApi:
-        return SeedingApi(self.transport)
+        return SeedingApi(self.transport, self.settings)
 
     @cached_property
     def calculated_attributes(self) -> CalculatedAttributesApi:
-        return CalculatedAttributesApi(self.transport)
+        return CalculatedAttributesApi(self.transport, self.settings)
 
     @cached_property
     def data_planning(self) -> DataPlanningApi:
-        return DataPlanningApi(self.transport)
+        return DataPlanningApi(self.transport, self.settings)
 
     @cached_property
     def warehouse_sync(self) -> WarehouseSyncApi:
-        return WarehouseSyncApi(self.transport)
+        return WarehouseSyncApi(self.transport, self.settings)
 
     def close(self) -> None:
         self.transport.close()
@@ -100,23 +103,25 @@ class AsyncMParticleClient:
         self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
     ) -> None:
         self.settings = settings
-        self.transport = AsyncTransport(settings, pool_size=pool_size, on_retry=on_retry)
+        self.transport = AsyncTransport(
+            settings.transport_settings(pool_size), auth=MParticleAuth(settings), on_retry=on_retry
+        )
 
     @cached_property
     def seeding(self) -> AsyncSeedingApi:
-        return AsyncSeedingApi(self.transport)
+        return AsyncSeedingApi(self.transport, self.settings)
 
     @cached_property
     def calculated_attributes(self) -> AsyncCalculatedAttributesApi:
-        return AsyncCalculatedAttributesApi(self.transport)
+        return AsyncCalculatedAttributesApi(self.transport, self.settings)
 
     @cached_property
     def data_planning(self) -> AsyncDataPlanningApi:
-        return AsyncDataPlanningApi(self.transport)
+        return AsyncDataPlanningApi(self.transport, self.settings)
 
     @cached_property
     def warehouse_sync(self) -> AsyncWarehouseSyncApi:
-        return AsyncWarehouseSyncApi(self.transport)
+        return AsyncWarehouseSyncApi(self.transport, self.settings)
 
     async def aclose(self) -> None:
         await self.transport.aclose()

@@ -172,9 +172,9 @@ class CalculatedAttributeCalls:
 class CalculatedAttributesApi:
     """Calculated-attributes API over the sync transport."""
 
-    def __init__(self, transport: SyncTransport) -> None:
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = CalculatedAttributeCalls(transport.settings)
+        self.calls = CalculatedAttributeCalls(settings)
 
     def list(self, name: str | None = None) -> list[CalculatedAttribute]:
         """All calculated attributes of the workspace, or those named ``name``."""
@@ -229,9 +229,9 @@ class CalculatedAttributesApi:
 class AsyncCalculatedAttributesApi:
     """Calculated-attributes API over the async transport; same methods as the sync one."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = CalculatedAttributeCalls(transport.settings)
+        self.calls = CalculatedAttributeCalls(settings)
 
     async def list(self, name: str | None = None) -> list[CalculatedAttribute]:
         return await self._transport.execute(self.calls.list(name))

@@ -2,7 +2,8 @@
 
 An API method is written once as a :class:`Call`: the request to send and the function that turns the
 answer into a typed value. The sync transport (``requests``) and the async transport (``httpx``) only
-move bytes; status mapping, retry policy and token handling live here so a fix lands in both.
+move bytes: they drive :meth:`SendPolicy.flow`, where status mapping, the retry budget and token handling
+live, so a fix lands in both.
 """
 
 from __future__ import annotations
@@ -11,24 +12,27 @@ import base64
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_base
-
-from airflow_provider_mparticle.client.config import TOKEN_AUDIENCE, ClientSettings, RetrySettings
+from airflow_provider_mparticle.client.config import (
+    TOKEN_AUDIENCE,
+    ClientSettings,
+    RetrySettings,
+    TransportSettings,
+)
 from airflow_provider_mparticle.client.errors import (
     MParticleAuthError,
     MParticleConfigError,
+    MParticleError,
     MParticleRateLimitError,
     MParticleServerError,
     MParticleTransportError,
     error_for_response,
 )
-from airflow_provider_mparticle.client.tokens import CachedToken
+from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
 
 T = TypeVar("T")
 AuthKind = Literal["basic", "bearer", "none"]
@@ -130,27 +134,23 @@ def json_body(response: ApiResponse) -> Any:
     return response.body
 
 
-# --- retries -------------------------------------------------------------------------------------
+# --- retries: one flat budget per call ------------------------------------------------------------
 
 
 def is_transient(error: BaseException) -> bool:
     """429, 5xx and answers that never arrived are worth retrying; other errors are not."""
-    return isinstance(error, MParticleRateLimitError | MParticleServerError | MParticleTransportError)
+    if isinstance(error, MParticleRateLimitError | MParticleServerError | MParticleTransportError):
+        return True
+    return bool(getattr(error, "retryable", False))
 
 
-class wait_retry_after_or_backoff(wait_base):
+def backoff(settings: RetrySettings, error: BaseException, attempt: int) -> float:
     """Wait what the server's ``Retry-After`` says; without it, exponential backoff with full jitter."""
-
-    def __init__(self, settings: RetrySettings) -> None:
-        self.settings = settings
-
-    def __call__(self, retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
-        if isinstance(error, MParticleRateLimitError) and error.retry_after is not None:
-            # A little jitter above the asked wait spreads concurrent senders apart.
-            return min(error.retry_after + random.uniform(0, 0.1), self.settings.max_backoff)
-        ceiling = self.settings.initial_backoff * (2 ** (retry_state.attempt_number - 1))
-        return random.uniform(0, min(ceiling, self.settings.max_backoff))
+    if isinstance(error, MParticleRateLimitError) and error.retry_after is not None:
+        # A little jitter above the asked wait spreads concurrent senders apart.
+        return min(error.retry_after + random.uniform(0, 0.1), settings.max_backoff)
+    ceiling = settings.initial_backoff * (2 ** (attempt - 1))
+    return random.uniform(0, min(ceiling, settings.max_backoff))
 
 
 @dataclass
@@ -181,24 +181,130 @@ class TransportStats:
 RetryObserver = Callable[[BaseException, float], None]
 
 
-def retry_arguments(
-    settings: RetrySettings, stats: TransportStats, observer: RetryObserver | None = None
-) -> dict[str, Any]:
-    """Keyword arguments for tenacity's ``Retrying`` / ``AsyncRetrying``: one retry policy for both."""
+# --- the send flow, written once and driven by both transports -------------------------------------
 
-    def before_sleep(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        stats.add(retries=1, throttled=1 if isinstance(error, MParticleRateLimitError) else 0)
-        if observer is not None and error is not None:
-            observer(error, state.upcoming_sleep)
 
-    return {
-        "retry": retry_if_exception(is_transient),
-        "wait": wait_retry_after_or_backoff(settings),
-        "stop": stop_after_attempt(settings.max_attempts) | stop_after_delay(settings.max_elapsed),
-        "before_sleep": before_sleep,
-        "reraise": True,
-    }
+@dataclass(frozen=True)
+class Send:
+    """Step: send ``request`` once with ``token`` (bearer requests); the driver answers an ApiResponse."""
+
+    request: ApiRequest
+    token: str | None
+    timeout: float
+
+
+@dataclass(frozen=True)
+class FetchToken:
+    """Step: under the key's lock, take the cached token or send ``request`` once and cache the answer."""
+
+    key: TokenKey
+    request: ApiRequest
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Step: wait before the next attempt."""
+
+    seconds: float
+
+
+Step = Send | FetchToken | Sleep
+Flow = Generator[Step, Any, ApiResponse]
+
+
+def token_key(auth: AuthProvider, request: ApiRequest) -> TokenKey:
+    """The process-wide cache key of the token that ``request`` fetches for ``auth``'s client."""
+    return TokenKey.of(request.url, auth.client_id, request.body_bytes())
+
+
+@dataclass
+class SendPolicy:
+    """How one call is sent, whatever the transport: like httpx's ``Auth.auth_flow``, :meth:`flow` is a
+    generator yielding the steps (send, fetch a token, sleep) that a sync or async driver performs and
+    answers (or throws the step's error back in).
+
+    One flat budget per call: at most ``retry.max_attempts`` attempts, an attempt being the token fetch
+    (when one is needed) and the request, and nothing after ``retry.max_elapsed`` seconds: every step's
+    timeout is cut to what remains. A 401 on the request drops that token, fetches a new one and resends
+    once, within the same attempt.
+    """
+
+    auth: AuthProvider
+    settings: TransportSettings
+    stats: TransportStats
+    on_retry: RetryObserver | None = None
+
+    def flow(self, request: ApiRequest) -> Flow:
+        retry = self.settings.retry
+        deadline = time.monotonic() + retry.max_elapsed
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return (yield from self._attempt(request, deadline))
+            except MParticleError as error:
+                wait = self._retry_wait(error, attempt, deadline)
+                if wait is None:
+                    raise
+                self.stats.add(retries=1, throttled=1 if isinstance(error, MParticleRateLimitError) else 0)
+                if self.on_retry is not None:
+                    self.on_retry(error, wait)
+                yield Sleep(wait)
+
+    def token_flow(self) -> Generator[Step, Any, str]:
+        """Only the token (for callers that need it alone)."""
+        token_request = self.auth.token_request()
+        deadline = time.monotonic() + self.settings.retry.max_elapsed
+        token: str = yield FetchToken(
+            token_key(self.auth, token_request), token_request, self._timeout(deadline)
+        )
+        return token
+
+    def _attempt(self, request: ApiRequest, deadline: float) -> Flow:
+        if request.auth != "bearer":
+            response: ApiResponse = yield Send(request, None, self._timeout(deadline))
+            return response
+        token_request = self.auth.token_request()
+        key = token_key(self.auth, token_request)
+        token = TOKENS.valid(key)
+        if token is None:
+            token = yield FetchToken(key, token_request, self._timeout(deadline))
+        try:
+            response = yield Send(request, token, self._timeout(deadline))
+        except MParticleAuthError as error:
+            if error.status_code != 401 or token is None:
+                raise
+            # An expired or revoked token: drop it (only it: another caller may hold a newer one).
+            TOKENS.invalidate(key, token)
+            token = yield FetchToken(key, token_request, self._timeout(deadline))
+            response = yield Send(request, token, self._timeout(deadline))
+        return response
+
+    def store_token(self, key: TokenKey, response: ApiResponse) -> str:
+        """Read a token answer into the process-wide cache (drivers call this under the key's lock)."""
+        token = parse_token(response)
+        TOKENS.store(key, token)
+        self.stats.add(token_fetches=1)
+        return token.value
+
+    def _timeout(self, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MParticleTransportError(
+                f"No time left of the call's {self.settings.retry.max_elapsed:g} s budget ('max_elapsed')."
+            )
+        return min(self.settings.timeout, remaining)
+
+    def _retry_wait(self, error: MParticleError, attempt: int, deadline: float) -> float | None:
+        """The wait before the next attempt, or None when the error is final or the budget is spent."""
+        retry = self.settings.retry
+        if not is_transient(error) or attempt >= retry.max_attempts:
+            return None
+        wait = backoff(retry, error, attempt)
+        if time.monotonic() + wait >= deadline:
+            return None
+        return wait
 
 
 # --- OAuth token -----------------------------------------------------------------------------------
@@ -302,3 +408,18 @@ class MParticleAuth:
 
     def headers(self, request: ApiRequest, token: str | None) -> dict[str, str]:
         return auth_headers(request, self.settings, token)
+
+
+@dataclass(frozen=True)
+class NoAuth:
+    """No credentials: only ``auth="none"`` requests can be sent (a transport built without a provider)."""
+
+    client_id: str | None = None
+
+    def token_request(self) -> ApiRequest:
+        raise MParticleConfigError("This transport has no credentials to fetch a bearer token with.")
+
+    def headers(self, request: ApiRequest, token: str | None) -> dict[str, str]:
+        if request.auth != "none":
+            raise MParticleConfigError(f"This transport has no {request.auth!r} credentials.")
+        return base_headers(request)

@@ -648,9 +648,9 @@ class DataPlanningCalls:
 class DataPlanningApi:
     """Data Planning API over the sync transport."""
 
-    def __init__(self, transport: SyncTransport) -> None:
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = DataPlanningCalls(transport.settings)
+        self.calls = DataPlanningCalls(settings)
 
     def list_plans(self) -> list[DataPlan]:
         """Every data plan of the workspace with its versions (usually without their documents)."""
@@ -733,9 +733,9 @@ class DataPlanningApi:
 class AsyncDataPlanningApi:
     """Data Planning API over the async transport; same method names as :class:`DataPlanningApi`."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = DataPlanningCalls(transport.settings)
+        self.calls = DataPlanningCalls(settings)
 
     async def list_plans(self) -> list[DataPlan]:
         return await self._transport.execute(self.calls.list_plans())

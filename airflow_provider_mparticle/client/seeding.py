@@ -47,28 +47,34 @@ def seed_users_call(settings: ClientSettings, users: Sequence[Mapping[str, Any]]
 
 
 class SeedingApi:
-    """Seeding API over the sync transport. All-or-nothing per request; a resent seed overwrites."""
+    """Seeding API over the sync transport. All-or-nothing per request; a resent seed overwrites.
 
-    def __init__(self, transport: SyncTransport) -> None:
+    :param transport: the transport that sends the calls.
+    :param settings: the workspace's settings (hosts).
+    """
+
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
+        self._settings = settings
 
     def seed_user(self, user: Mapping[str, Any]) -> SeedAck:
         """Send the seeds and user attributes of one user (``POST /v2/calculatedattributes``)."""
-        return self._transport.execute(seed_user_call(self._transport.settings, user))
+        return self._transport.execute(seed_user_call(self._settings, user))
 
     def seed_users(self, users: Sequence[Mapping[str, Any]] | bytes) -> SeedAck:
         """Send many users in one request (``POST /v2/bulkcalculatedattributes``)."""
-        return self._transport.execute(seed_users_call(self._transport.settings, users))
+        return self._transport.execute(seed_users_call(self._settings, users))
 
 
 class AsyncSeedingApi:
     """Seeding API over the async transport."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
+        self._settings = settings
 
     async def seed_user(self, user: Mapping[str, Any]) -> SeedAck:
-        return await self._transport.execute(seed_user_call(self._transport.settings, user))
+        return await self._transport.execute(seed_user_call(self._settings, user))
 
     async def seed_users(self, users: Sequence[Mapping[str, Any]] | bytes) -> SeedAck:
-        return await self._transport.execute(seed_users_call(self._transport.settings, users))
+        return await self._transport.execute(seed_users_call(self._settings, users))

@@ -548,9 +548,9 @@ class WarehouseSyncCalls:
 class WarehouseSyncApi:
     """Warehouse Sync API over the sync transport."""
 
-    def __init__(self, transport: SyncTransport) -> None:
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = WarehouseSyncCalls(transport.settings)
+        self.calls = WarehouseSyncCalls(settings)
 
     def list_connections(self, service_provider: str | None = None) -> list[WarehouseConnection]:
         """Every warehouse connection, optionally of one provider (``Snowflake``, ``BigQuery``, ...)."""
@@ -665,9 +665,9 @@ class WarehouseSyncApi:
 class AsyncWarehouseSyncApi:
     """Warehouse Sync API over the async transport (the read methods triggers need, and trigger)."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = WarehouseSyncCalls(transport.settings)
+        self.calls = WarehouseSyncCalls(settings)
 
     async def list_connections(self, service_provider: str | None = None) -> list[WarehouseConnection]:
         return await self._transport.execute(self.calls.list_connections(service_provider))

@@ -55,7 +55,7 @@ class AdobeClient:
     ) -> None:
         self.settings = settings
         self.transport = SyncTransport(
-            settings.transport_settings(), pool_size=pool_size, on_retry=on_retry, auth=AdobeImsAuth(settings)
+            settings.transport_settings(pool_size), auth=AdobeImsAuth(settings), on_retry=on_retry
         )
 
     @cached_property
@@ -80,7 +80,7 @@ class AsyncAdobeClient:
     ) -> None:
         self.settings = settings
         self.transport = AsyncTransport(
-            settings.transport_settings(), pool_size=pool_size, on_retry=on_retry, auth=AdobeImsAuth(settings)
+            settings.transport_settings(pool_size), auth=AdobeImsAuth(settings), on_retry=on_retry
         )
 
     @cached_property
