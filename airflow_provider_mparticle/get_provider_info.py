@@ -15,6 +15,7 @@ HOOKS = [
 ]
 OPERATORS = [
     (MPARTICLE, f"{_PACKAGE}.operators.calculated_attributes"),
+    (MPARTICLE, f"{_PACKAGE}.operators.seeding"),
     (MPARTICLE, f"{_PACKAGE}.operators.warehouse_sync"),
     (MPARTICLE, f"{_PACKAGE}.operators.data_planning"),
     (ADOBE, f"{_PACKAGE}.operators.adobe"),
