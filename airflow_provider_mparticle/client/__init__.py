@@ -26,6 +26,7 @@ from airflow_provider_mparticle.client.errors import (
     MParticleRateLimitError,
     MParticleServerError,
     MParticleTransportError,
+    MParticleUnexpectedResponseError,
     MParticleValidationError,
 )
 from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
@@ -48,6 +49,7 @@ __all__ = [
     "MParticleRateLimitError",
     "MParticleServerError",
     "MParticleTransportError",
+    "MParticleUnexpectedResponseError",
     "MParticleValidationError",
     "Pod",
     "RetrySettings",

@@ -16,7 +16,10 @@ from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
 from typing import Any, Generic, Literal, Protocol, TypeVar
+from urllib.parse import quote
 
+from airflow_provider_mparticle.client.answers import OBJECT, Expect
+from airflow_provider_mparticle.client.answers import ApiResponse as ApiResponse
 from airflow_provider_mparticle.client.config import (
     TOKEN_AUDIENCE,
     ClientSettings,
@@ -30,7 +33,6 @@ from airflow_provider_mparticle.client.errors import (
     MParticleRateLimitError,
     MParticleServerError,
     MParticleTransportError,
-    error_for_response,
 )
 from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
 
@@ -55,6 +57,8 @@ class ApiRequest:
     accept: frozenset[int] = frozenset()
     # Media type of ``content`` / ``json`` (a form-encoded token request sets its own).
     content_type: str = "application/json"
+    # What a good answer is (statuses, body); anything else raises MParticleUnexpectedResponseError.
+    expect: Expect = OBJECT
 
     def body_bytes(self) -> bytes | None:
         if self.content is not None:
@@ -62,26 +66,6 @@ class ApiRequest:
         if self.json is None:
             return None
         return encode_json(self.json)
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """An HTTP answer: status, lower-cased headers, and the body parsed as JSON when it is JSON."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    body: Any
-
-    @property
-    def rate_limit_percentage_used(self) -> float | None:
-        """mParticle's ``X-mp-rate-limit-percentage-used`` header, when present."""
-        value = self.headers.get("x-mp-rate-limit-percentage-used")
-        if value is None:
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            return None
 
 
 @dataclass(frozen=True)
@@ -97,28 +81,21 @@ def encode_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def decode_body(content: bytes, content_type: str | None) -> Any:
-    """Parse a body as JSON when it is JSON (by type or by sniffing); otherwise return the text."""
-    if not content:
-        return None
-    text = content.decode("utf-8", errors="replace")
-    if (content_type and "json" in content_type) or text[:1] in "[{":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
+def check_id(value: Any, what: str) -> str:
+    """An id as its literal text; empty, ``.`` and ``..`` are refused (they would change a URL path)."""
+    if isinstance(value, bool) or value is None:
+        raise MParticleConfigError(f"Invalid {what} {value!r}: expected a string or a number.")
+    text = str(value)
+    if not text.strip():
+        raise MParticleConfigError(f"Invalid {what} {value!r}: it must not be empty.")
+    if text in (".", ".."):
+        raise MParticleConfigError(f"Invalid {what} {value!r}: '.' and '..' would change the request path.")
     return text
 
 
-def build_response(
-    request: ApiRequest, status: int, headers: Mapping[str, str], content: bytes
-) -> ApiResponse:
-    """Turn raw answer parts into an :class:`ApiResponse`, raising the mapped error on a non-2xx status."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    body = decode_body(content, lowered.get("content-type"))
-    if status >= 400 and status not in request.accept:
-        raise error_for_response(status, request.method, request.url, lowered, body)
-    return ApiResponse(status_code=status, headers=lowered, body=body)
+def path_segment(value: Any, what: str) -> str:
+    """An id quoted as one URL path segment, so that ``/``, ``?``, ``#`` or ``%`` in it stay part of it."""
+    return quote(check_id(value, what), safe="")
 
 
 def as_object(value: Any) -> dict[str, Any]:
@@ -128,10 +105,6 @@ def as_object(value: Any) -> dict[str, Any]:
 
 def ignore_body(_: ApiResponse) -> None:
     return None
-
-
-def json_body(response: ApiResponse) -> Any:
-    return response.body
 
 
 # --- retries: one flat budget per call ------------------------------------------------------------

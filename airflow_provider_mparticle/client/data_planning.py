@@ -21,9 +21,22 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
+from airflow_provider_mparticle.client.answers import (
+    LIST,
+    NO_CONTENT,
+    require_field,
+    require_list,
+    require_object,
+)
+from airflow_provider_mparticle.client.core import (
+    ApiRequest,
+    ApiResponse,
+    Call,
+    as_object,
+    ignore_body,
+    path_segment,
+)
 from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
 
 if TYPE_CHECKING:
@@ -109,11 +122,11 @@ class DataPlanVersion:
 
     @classmethod
     def from_api(cls, body: Any, data_plan_id: str | None = None) -> DataPlanVersion:
-        data = as_object(body)
+        data = require_object(body, "a data plan version")
         document = data.get("version_document")
         return cls(
             data_plan_id=str(data.get("data_plan_id") or data_plan_id or ""),
-            version=int(data.get("version", 0)),
+            version=require_field(data, "version", int, "a data plan version"),
             version_description=_str_or_none(data.get("version_description")),
             activated_environment=_str_or_none(data.get("activated_environment")),
             version_document=document if isinstance(document, dict) else None,
@@ -146,8 +159,8 @@ class DataPlan:
 
     @classmethod
     def from_api(cls, body: Any) -> DataPlan:
-        data = as_object(body)
-        plan_id = str(data.get("data_plan_id", ""))
+        data = require_object(body, "a data plan")
+        plan_id = require_field(data, "data_plan_id", str, "a data plan")
         versions = data.get("data_plan_versions")
         return cls(
             data_plan_id=plan_id,
@@ -266,14 +279,10 @@ class BatchValidationResult:
 
     @classmethod
     def from_api(cls, body: Any) -> BatchValidationResult:
-        data = as_object(body)
-        results = data.get("results")
-        return cls(
-            results=[
-                EventValidationResult.from_api(r) for r in (results if isinstance(results, list) else [])
-            ],
-            raw=data,
-        )
+        """Read a validation answer; one without a ``results`` list is an error, never "valid"."""
+        data = require_object(body, "a validation result")
+        results = require_list(data.get("results"), "the 'results' of a validation result")
+        return cls(results=[EventValidationResult.from_api(r) for r in results], raw=data)
 
     @property
     def error_count(self) -> int:
@@ -547,25 +556,25 @@ def version_changes(current: DataPlanVersion | None, desired: PlannedVersion) ->
 def _segment(value: str) -> str:
     if not isinstance(value, str) or not value:
         raise DataPlanDocumentError(f"A data plan id must be a non-empty string, got {value!r}.")
-    return quote(value, safe="")
+    return path_segment(value, "data plan id")
 
 
 def _plan_list(response: ApiResponse) -> list[DataPlan]:
-    items = response.body if isinstance(response.body, list) else []
-    return [DataPlan.from_api(item) for item in items]
+    return [DataPlan.from_api(item) for item in require_list(response.body, "the data plan list")]
 
 
 class DataPlanningCalls:
     """The calls of the Data Planning API for one workspace, shared by both clients."""
 
     def __init__(self, settings: ClientSettings) -> None:
-        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{settings.require_workspace()}/plans"
+        workspace = path_segment(settings.require_workspace(), "workspace id")
+        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{workspace}/plans"
 
     def _request(self, method: str, suffix: str = "", **kwargs: Any) -> ApiRequest:
         return ApiRequest(method, self.base + suffix, "bearer", **kwargs)
 
     def list_plans(self) -> Call[list[DataPlan]]:
-        return Call(self._request("GET"), _plan_list)
+        return Call(self._request("GET", expect=LIST), _plan_list)
 
     def get_plan(self, plan_id: str) -> Call[DataPlan]:
         return Call(self._request("GET", f"/{_segment(plan_id)}"), lambda r: DataPlan.from_api(r.body))
@@ -589,7 +598,7 @@ class DataPlanningCalls:
         )
 
     def delete_plan(self, plan_id: str) -> Call[None]:
-        return Call(self._request("DELETE", f"/{_segment(plan_id)}"), ignore_body)
+        return Call(self._request("DELETE", f"/{_segment(plan_id)}", expect=NO_CONTENT), ignore_body)
 
     def _version_path(self, plan_id: str, version: int) -> str:
         return f"/{_segment(plan_id)}/versions/{check_version_number(version)}"
@@ -632,7 +641,9 @@ class DataPlanningCalls:
         )
 
     def delete_version(self, plan_id: str, version: int) -> Call[None]:
-        return Call(self._request("DELETE", self._version_path(plan_id, version)), ignore_body)
+        return Call(
+            self._request("DELETE", self._version_path(plan_id, version), expect=NO_CONTENT), ignore_body
+        )
 
     def validate_batch(
         self, batch: Mapping[str, Any], version_document: Mapping[str, Any]

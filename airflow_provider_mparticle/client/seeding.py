@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mparticle.client.answers import Expect
 from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, encode_json
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
 
 SINGLE_PATH = "/v2/calculatedattributes"
+# The documented answer of both seeding endpoints: 202 Accepted. A 200 or a redirect is someone else.
+ACCEPTED = Expect(frozenset({202}), "empty")
 BULK_PATH = "/v2/bulkcalculatedattributes"
 
 
@@ -37,13 +40,19 @@ def _ack(response: ApiResponse) -> SeedAck:
 
 
 def seed_user_call(settings: ClientSettings, user: Mapping[str, Any]) -> Call[SeedAck]:
-    return Call(ApiRequest("POST", settings.seeding_base_url + SINGLE_PATH, "basic", json=dict(user)), _ack)
+    request = ApiRequest(
+        "POST", settings.seeding_base_url + SINGLE_PATH, "basic", json=dict(user), expect=ACCEPTED
+    )
+    return Call(request, _ack)
 
 
 def seed_users_call(settings: ClientSettings, users: Sequence[Mapping[str, Any]] | bytes) -> Call[SeedAck]:
     """A bulk request; ``users`` may be an already-encoded JSON array (bytes) whose size was measured."""
     content = users if isinstance(users, bytes) else encode_json([dict(u) for u in users])
-    return Call(ApiRequest("POST", settings.seeding_base_url + BULK_PATH, "basic", content=content), _ack)
+    request = ApiRequest(
+        "POST", settings.seeding_base_url + BULK_PATH, "basic", content=content, expect=ACCEPTED
+    )
+    return Call(request, _ack)
 
 
 class SeedingApi:

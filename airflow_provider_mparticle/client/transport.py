@@ -16,6 +16,7 @@ import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
 
+from airflow_provider_mparticle.client.answers import build_response, parse_answer
 from airflow_provider_mparticle.client.core import (
     ApiRequest,
     ApiResponse,
@@ -28,7 +29,6 @@ from airflow_provider_mparticle.client.core import (
     Sleep,
     Step,
     TransportStats,
-    build_response,
 )
 from airflow_provider_mparticle.client.errors import MParticleError, MParticleTransportError
 from airflow_provider_mparticle.client.tokens import TOKENS
@@ -94,7 +94,7 @@ class SyncTransport:
 
     def execute(self, call: Call[T]) -> T:
         """Send a call within its retry budget and return its parsed value."""
-        return call.parse(self.send(call.request))
+        return parse_answer(call, self.send(call.request))
 
     def send(self, request: ApiRequest) -> ApiResponse:
         return self._drive(self.policy.flow(request))
@@ -199,7 +199,7 @@ class AsyncTransport:
 
     async def execute(self, call: Call[T]) -> T:
         """Send a call within its retry budget and return its parsed value."""
-        return call.parse(await self.send(call.request))
+        return parse_answer(call, await self.send(call.request))
 
     async def send(self, request: ApiRequest) -> ApiResponse:
         return await self._drive(self.policy.flow(request))

@@ -16,7 +16,24 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
+from airflow_provider_mparticle.client.answers import (
+    LIST,
+    NO_CONTENT,
+    AnswerShapeError,
+    parse_enum,
+    require_field,
+    require_list,
+    require_object,
+)
+from airflow_provider_mparticle.client.core import (
+    ApiRequest,
+    ApiResponse,
+    Call,
+    as_object,
+    check_id,
+    ignore_body,
+    path_segment,
+)
 from airflow_provider_mparticle.client.errors import MParticleConfigError, MParticleValidationError
 
 if TYPE_CHECKING:
@@ -79,6 +96,8 @@ class PipelineRunStatus(StrEnum):
         return self in FAILURE_RUN_STATUSES
 
 
+PIPELINE_STATUSES = ", ".join(s.value for s in PipelineStatus)
+RUN_STATUSES = ", ".join(s.value for s in PipelineRunStatus)
 SUCCESS_RUN_STATUSES = frozenset({PipelineRunStatus.SUCCESS})
 FAILURE_RUN_STATUSES = frozenset({PipelineRunStatus.FAILED, PipelineRunStatus.STOPPED})
 TERMINAL_RUN_STATUSES = SUCCESS_RUN_STATUSES | FAILURE_RUN_STATUSES
@@ -131,7 +150,7 @@ class WarehouseConnection:
 
     @classmethod
     def from_api(cls, body: Any) -> WarehouseConnection:
-        data = as_object(body)
+        data = require_object(body, "a warehouse connection")
         return cls(
             id=str(data.get("id", "")),
             name=str(data.get("name", "")),
@@ -159,7 +178,7 @@ class DataModel:
 
     @classmethod
     def from_api(cls, body: Any) -> DataModel:
-        data = as_object(body)
+        data = require_object(body, "a data model")
         return cls(
             id=str(data.get("id", "")),
             name=str(data.get("name", "")),
@@ -192,9 +211,9 @@ class Pipeline:
 
     @classmethod
     def from_api(cls, body: Any) -> Pipeline:
-        data = as_object(body)
+        data = require_object(body, "a pipeline")
         return cls(
-            id=str(data.get("id", "")),
+            id=require_field(data, "id", str, "a pipeline"),
             name=str(data.get("name", "")),
             pipeline_type=data.get("pipeline_type"),
             connection_id=data.get("connection_id"),
@@ -225,12 +244,12 @@ class Pipeline:
 
 @dataclass(frozen=True)
 class PipelineRun:
-    """One run of a pipeline. ``status`` is None when mParticle sends a status this client does not know."""
+    """One run of a pipeline."""
 
     id: int | str | None
     pipeline_id: str | None
     type: str | None
-    status: PipelineRunStatus | None
+    status: PipelineRunStatus
     status_text: str | None
     errors: list[str]
     logical_date: str | None
@@ -244,12 +263,17 @@ class PipelineRun:
 
     @classmethod
     def from_api(cls, body: Any) -> PipelineRun:
-        data = as_object(body)
+        """Read a run; one whose status cannot be read (missing, not a string, or not a documented
+        status) is an error, never "still running" (a sensor would poll it until its timeout)."""
+        data = require_object(body, "a pipeline run")
+        status = parse_enum(
+            data.get("status"), PipelineRunStatus.parse, "the pipeline run status", RUN_STATUSES
+        )
         return cls(
             id=_run_id(data.get("id")),
             pipeline_id=data.get("pipeline_id"),
             type=data.get("type"),
-            status=PipelineRunStatus.parse(data.get("status")),
+            status=status,
             status_text=data.get("status"),
             errors=_messages(data.get("errors")),
             logical_date=data.get("logical_date"),
@@ -264,7 +288,7 @@ class PipelineRun:
 
     @property
     def is_terminal(self) -> bool:
-        return self.status is not None and self.status.is_terminal
+        return self.status.is_terminal
 
     def summary(self) -> dict[str, Any]:
         """JSON primitives describing the run (trigger events, XCom)."""
@@ -299,11 +323,14 @@ class PipelineReport:
 
     @classmethod
     def from_api(cls, body: Any) -> PipelineReport:
-        data = as_object(body)
+        data = require_object(body, "a pipeline report")
         latest = data.get("latest_pipeline_run")
+        status = parse_enum(
+            data.get("status"), PipelineStatus.parse, "the pipeline status", PIPELINE_STATUSES
+        )
         return cls(
             pipeline_id=data.get("pipeline_id"),
-            status=PipelineStatus.parse(data.get("status")),
+            status=status,
             status_text=data.get("status"),
             errors=_messages(data.get("errors")),
             connection_status=data.get("connection_status"),
@@ -333,8 +360,11 @@ class TriggerResult:
 
     @classmethod
     def from_api(cls, body: Any) -> TriggerResult:
-        data = as_object(body)
-        return cls(pipeline_run_id=_run_id(data.get("pipeline_run_id")), status=data.get("status"))
+        data = require_object(body, "a trigger answer")
+        run_id = _run_id(data.get("pipeline_run_id"))
+        if run_id is None:
+            raise AnswerShapeError("a trigger answer has no 'pipeline_run_id'")
+        return cls(pipeline_run_id=run_id, status=data.get("status"))
 
 
 @dataclass(frozen=True)
@@ -351,8 +381,8 @@ class RunsPage:
 
     @classmethod
     def from_api(cls, body: Any) -> RunsPage:
-        data = as_object(body)
-        items = data.get("items") if isinstance(data.get("items"), list) else []
+        data = require_object(body, "a page of pipeline runs")
+        items = require_list(data.get("items"), "the 'items' of a page of pipeline runs")
         return cls(
             items=[PipelineRun.from_api(item) for item in items or []],
             current_page=_count(data.get("current_page")) or 1,
@@ -384,13 +414,6 @@ def _check_resource(body: Mapping[str, Any], what: str, required: tuple[str, ...
     return dict(body)
 
 
-def _path_id(value: Any, what: str) -> str:
-    text = str(value).strip() if value is not None else ""
-    if not text or "/" in text:
-        raise MParticleConfigError(f"Invalid {what} {value!r}.")
-    return text
-
-
 CONNECTION_FIELDS = ("id", "name", "state", "service_provider", "config")
 DATA_MODEL_FIELDS = ("id", "name", "type", "config")
 PIPELINE_FIELDS = (
@@ -403,7 +426,8 @@ class WarehouseSyncCalls:
     """The calls of the Warehouse Sync API for one workspace, shared by both clients."""
 
     def __init__(self, settings: ClientSettings) -> None:
-        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{settings.require_workspace()}"
+        workspace = path_segment(settings.require_workspace(), "workspace id")
+        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{workspace}"
 
     def _request(self, method: str, path: str, **kwargs: Any) -> ApiRequest:
         return ApiRequest(method, self.base + path, "bearer", **kwargs)
@@ -414,13 +438,13 @@ class WarehouseSyncCalls:
         params = {"serviceProvider": service_provider} if service_provider else None
 
         def parse(response: ApiResponse) -> list[WarehouseConnection]:
-            items = response.body if isinstance(response.body, list) else []
+            items = require_list(response.body, "the connection list")
             return [WarehouseConnection.from_api(item) for item in items]
 
-        return Call(self._request("GET", "/connections", params=params), parse)
+        return Call(self._request("GET", "/connections", params=params, expect=LIST), parse)
 
     def get_connection(self, connection_id: str) -> Call[WarehouseConnection]:
-        path = f"/connections/{_path_id(connection_id, 'connection id')}"
+        path = f"/connections/{path_segment(connection_id, 'connection id')}"
         return Call(self._request("GET", path), lambda r: WarehouseConnection.from_api(r.body))
 
     def create_connection(self, body: Mapping[str, Any]) -> Call[WarehouseConnection]:
@@ -432,25 +456,28 @@ class WarehouseSyncCalls:
 
     def update_connection(self, connection_id: str, body: Mapping[str, Any]) -> Call[WarehouseConnection]:
         payload = _check_resource(body, "connection", CONNECTION_FIELDS)
-        path = f"/connections/{_path_id(connection_id, 'connection id')}"
+        path = f"/connections/{path_segment(connection_id, 'connection id')}"
         return Call(self._request("PUT", path, json=payload), lambda r: WarehouseConnection.from_api(r.body))
 
     def delete_connection(self, connection_id: str) -> Call[None]:
         return Call(
-            self._request("DELETE", f"/connections/{_path_id(connection_id, 'connection id')}"), ignore_body
+            self._request(
+                "DELETE", f"/connections/{path_segment(connection_id, 'connection id')}", expect=NO_CONTENT
+            ),
+            ignore_body,
         )
 
     # --- data models ----------------------------------------------------------------------------
 
     def list_data_models(self) -> Call[list[DataModel]]:
         def parse(response: ApiResponse) -> list[DataModel]:
-            items = response.body if isinstance(response.body, list) else []
+            items = require_list(response.body, "the data model list")
             return [DataModel.from_api(item) for item in items]
 
-        return Call(self._request("GET", "/data-models"), parse)
+        return Call(self._request("GET", "/data-models", expect=LIST), parse)
 
     def get_data_model(self, model_id: str) -> Call[DataModel]:
-        path = f"/data-models/{_path_id(model_id, 'data model id')}"
+        path = f"/data-models/{path_segment(model_id, 'data model id')}"
         return Call(self._request("GET", path), lambda r: DataModel.from_api(r.body))
 
     def create_data_model(self, body: Mapping[str, Any]) -> Call[DataModel]:
@@ -459,25 +486,28 @@ class WarehouseSyncCalls:
 
     def update_data_model(self, model_id: str, body: Mapping[str, Any]) -> Call[DataModel]:
         payload = _check_resource(body, "data model", DATA_MODEL_FIELDS)
-        path = f"/data-models/{_path_id(model_id, 'data model id')}"
+        path = f"/data-models/{path_segment(model_id, 'data model id')}"
         return Call(self._request("PUT", path, json=payload), lambda r: DataModel.from_api(r.body))
 
     def delete_data_model(self, model_id: str) -> Call[None]:
         return Call(
-            self._request("DELETE", f"/data-models/{_path_id(model_id, 'data model id')}"), ignore_body
+            self._request(
+                "DELETE", f"/data-models/{path_segment(model_id, 'data model id')}", expect=NO_CONTENT
+            ),
+            ignore_body,
         )
 
     # --- pipelines ------------------------------------------------------------------------------
 
     def _pipeline_path(self, pipeline_id: str, suffix: str = "") -> str:
-        return f"/inputs/data-pipelines/{_path_id(pipeline_id, 'pipeline id')}{suffix}"
+        return f"/inputs/data-pipelines/{path_segment(pipeline_id, 'pipeline id')}{suffix}"
 
     def list_pipelines(self) -> Call[list[Pipeline]]:
         def parse(response: ApiResponse) -> list[Pipeline]:
-            items = response.body if isinstance(response.body, list) else []
+            items = require_list(response.body, "the pipeline list")
             return [Pipeline.from_api(item) for item in items]
 
-        return Call(self._request("GET", "/inputs/data-pipelines"), parse)
+        return Call(self._request("GET", "/inputs/data-pipelines", expect=LIST), parse)
 
     def get_pipeline(self, pipeline_id: str) -> Call[Pipeline]:
         return Call(
@@ -498,10 +528,10 @@ class WarehouseSyncCalls:
         )
 
     def delete_pipeline(self, pipeline_id: str) -> Call[None]:
-        return Call(self._request("DELETE", self._pipeline_path(pipeline_id)), ignore_body)
+        return Call(self._request("DELETE", self._pipeline_path(pipeline_id), expect=NO_CONTENT), ignore_body)
 
     def trigger(self, pipeline_id: str) -> Call[TriggerResult]:
-        body = {"pipeline_id": _path_id(pipeline_id, "pipeline id")}
+        body = {"pipeline_id": check_id(pipeline_id, "pipeline id")}
         return Call(
             self._request("POST", "/inputs/data-pipelines/trigger", json=body),
             lambda r: TriggerResult.from_api(r.body),
@@ -541,7 +571,7 @@ class WarehouseSyncCalls:
         )
 
     def run(self, pipeline_id: str, run_id: int | str) -> Call[PipelineRun]:
-        path = self._pipeline_path(pipeline_id, f"/runs/{_path_id(run_id, 'pipeline run id')}")
+        path = self._pipeline_path(pipeline_id, f"/runs/{path_segment(run_id, 'pipeline run id')}")
         return Call(self._request("GET", path), lambda r: PipelineRun.from_api(r.body))
 
 

@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object
+from airflow_provider_mparticle.client.answers import Expect, require_field, require_list, require_object
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, path_segment
 from airflow_provider_mparticle.client.errors import MParticleError
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ BASE_PATH = "/data/core/ca"
 MAX_LIMIT = 40
 NAME_PATTERN = re.compile(r"[A-Za-z0-9]+")
 SORT_FIELDS = ("name", "status", "updateEpoch", "createEpoch")
+# DELETE answers the deleted attribute (202 in the documents' example).
+DELETED = Expect(frozenset({200, 202}), "object")
 
 
 class ComputedAttributeError(MParticleError, ValueError):
@@ -373,7 +376,10 @@ class ComputedAttribute:
 
     @classmethod
     def from_api(cls, body: Any) -> ComputedAttribute:
-        data = as_object(body)
+        """Read an attribute; one without an id or a status text is an error (a sensor polls the status)."""
+        data = require_object(body, "a computed attribute")
+        require_field(data, "id", str, "a computed attribute")
+        require_field(data, "status", str, "a computed attribute")
         expression = as_object(data.get("expression")).get("value")
         duration: Duration | None
         try:
@@ -411,12 +417,12 @@ class ComputedAttributePage:
 
     @classmethod
     def from_api(cls, body: Any) -> ComputedAttributePage:
-        data = as_object(body)
-        items = data.get("computedAttributes")
+        data = require_object(body, "a page of computed attributes")
+        items = require_list(data.get("computedAttributes"), "the 'computedAttributes' of a page")
         page = as_object(data.get("_page"))
         href = as_object(as_object(data.get("_links")).get("next")).get("href")
         return cls(
-            items=[ComputedAttribute.from_api(item) for item in items] if isinstance(items, list) else [],
+            items=[ComputedAttribute.from_api(item) for item in items],
             offset=_int_or_none(page.get("offset")),
             limit=_int_or_none(page.get("limit")),
             count=_int_or_none(page.get("count")),
@@ -434,9 +440,9 @@ class ComputedAttributeCalls:
     def _request(self, method: str, attribute_id: str | None = None, **kwargs: Any) -> ApiRequest:
         url = self.base
         if attribute_id is not None:
-            if not str(attribute_id).strip():
-                raise ComputedAttributeError("id", "must not be empty.")
-            url += "/" + quote(str(attribute_id).strip(), safe="")
+            if not str(attribute_id).strip() or str(attribute_id) in (".", ".."):
+                raise ComputedAttributeError("id", f"must be a computed attribute id, got {attribute_id!r}.")
+            url += "/" + path_segment(attribute_id, "computed attribute id")
         return ApiRequest(method, url, "bearer", **kwargs)
 
     @staticmethod
@@ -524,7 +530,7 @@ class ComputedAttributeCalls:
             raise ComputedAttributeError(
                 "status", f"only a DRAFT can be deleted; this one is {current_status}. Disable it instead."
             )
-        return Call(self._request("DELETE", attribute_id), _parse_deleted)
+        return Call(self._request("DELETE", attribute_id, expect=DELETED), _parse_deleted)
 
 
 def _parse_deleted(response: ApiResponse) -> ComputedAttribute:
