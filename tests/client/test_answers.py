@@ -6,14 +6,12 @@ import pytest
 
 from airflow_provider_mparticle.client import (
     AsyncMParticleClient,
-    ClientSettings,
     MParticleClient,
     MParticleUnexpectedResponseError,
-    RetrySettings,
 )
 from airflow_provider_mparticle.client.answers import excerpt
 from airflow_provider_mparticle.client.tokens import clear_token_cache
-from tests.reliability.hostile import LOGIN_PAGE, SECRET_IN_PAGE, HostileServer
+from tests.reliability.hostile import LOGIN_PAGE, SECRET_IN_PAGE, HostileServer, client_settings
 
 
 @pytest.fixture(scope="module")
@@ -27,18 +25,7 @@ def settings(hostile):
     hostile.requests.clear()
     hostile.hostile_token = False
     clear_token_cache()
-    return ClientSettings(
-        workspace_id="1",
-        api_key="key",
-        api_secret="api-secret-value",
-        client_id="client",
-        client_secret="client-secret-value",
-        s2s_url=hostile.url,
-        api_url=hostile.url,
-        token_url=hostile.url + "/oauth/token",
-        timeout=2.0,
-        retry=RetrySettings(max_attempts=2, initial_backoff=0.01, max_elapsed=10.0),
-    )
+    return client_settings(hostile.url, timeout=2.0)
 
 
 def _api_requests(hostile):

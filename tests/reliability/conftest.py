@@ -23,6 +23,9 @@ KEYS = (
     "duplicate_pipeline_triggers",
     "hypothesis_cases",
     "secrets_found",
+    "wrong_answer_cases",
+    "wrong_answers_reported_success",
+    "test_connection_worst_seconds",
 )
 
 #: Figures measured in this session: key -> value; ``details`` -> key -> dict of supporting figures.
@@ -33,7 +36,7 @@ DETAILS: dict[str, dict[str, Any]] = {}
 class Figures:
     """What a test measured: ``figures.record("users_lost", 0, requests=..., retries=...)``; sums add up."""
 
-    def record(self, key: str, value: int, **details: Any) -> None:
+    def record(self, key: str, value: float, **details: Any) -> None:
         assert key in KEYS, key
         FIGURES[key] = value
         if details:
@@ -57,9 +60,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         previous = json.loads(RESULTS.read_text())
     except (OSError, ValueError):
         previous = {}
-    results = {key: FIGURES.get(key, previous.get(key)) for key in KEYS}
+    # Keys this run did not measure keep their previous value (also those of other suites).
+    results = {k: v for k, v in previous.items() if k not in ("details", "measured_at")}
+    results.update({key: FIGURES.get(key, previous.get(key)) for key in KEYS})
     details = {**previous.get("details", {}), **DETAILS}
-    results["details"] = {k: details[k] for k in KEYS if k in details}
+    results["details"] = {k: v for k, v in details.items() if k in results}
     results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
