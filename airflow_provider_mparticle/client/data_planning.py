@@ -754,6 +754,12 @@ class AsyncDataPlanningApi:
     async def get_plan(self, plan_id: str) -> DataPlan:
         return await self._transport.execute(self.calls.get_plan(plan_id))
 
+    async def find_plan(self, plan_id: str) -> DataPlan | None:
+        try:
+            return await self.get_plan(plan_id)
+        except MParticleNotFoundError:
+            return None
+
     async def create_plan(self, plan: PlanDocument | Mapping[str, Any]) -> DataPlan:
         return await self._transport.execute(self.calls.create_plan(plan))
 

@@ -693,7 +693,7 @@ class WarehouseSyncApi:
 
 
 class AsyncWarehouseSyncApi:
-    """Warehouse Sync API over the async transport (the read methods triggers need, and trigger)."""
+    """Warehouse Sync API over the async transport; same methods as :class:`WarehouseSyncApi`."""
 
     def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
@@ -705,17 +705,54 @@ class AsyncWarehouseSyncApi:
     async def get_connection(self, connection_id: str) -> WarehouseConnection:
         return await self._transport.execute(self.calls.get_connection(connection_id))
 
+    async def create_connection(self, body: Mapping[str, Any]) -> WarehouseConnection:
+        return await self._transport.execute(self.calls.create_connection(body))
+
+    async def update_connection(self, connection_id: str, body: Mapping[str, Any]) -> WarehouseConnection:
+        return await self._transport.execute(self.calls.update_connection(connection_id, body))
+
+    async def delete_connection(self, connection_id: str) -> None:
+        await self._transport.execute(self.calls.delete_connection(connection_id))
+
     async def list_data_models(self) -> list[DataModel]:
         return await self._transport.execute(self.calls.list_data_models())
 
     async def get_data_model(self, model_id: str) -> DataModel:
         return await self._transport.execute(self.calls.get_data_model(model_id))
 
+    async def create_data_model(self, body: Mapping[str, Any]) -> DataModel:
+        return await self._transport.execute(self.calls.create_data_model(body))
+
+    async def update_data_model(self, model_id: str, body: Mapping[str, Any]) -> DataModel:
+        return await self._transport.execute(self.calls.update_data_model(model_id, body))
+
+    async def delete_data_model(self, model_id: str) -> None:
+        await self._transport.execute(self.calls.delete_data_model(model_id))
+
     async def list_pipelines(self) -> list[Pipeline]:
         return await self._transport.execute(self.calls.list_pipelines())
 
     async def get_pipeline(self, pipeline_id: str) -> Pipeline:
         return await self._transport.execute(self.calls.get_pipeline(pipeline_id))
+
+    async def create_pipeline(self, body: Mapping[str, Any]) -> Pipeline:
+        return await self._transport.execute(self.calls.create_pipeline(body))
+
+    async def update_pipeline(self, pipeline_id: str, body: Mapping[str, Any]) -> Pipeline:
+        return await self._transport.execute(self.calls.update_pipeline(pipeline_id, body))
+
+    async def delete_pipeline(self, pipeline_id: str) -> None:
+        await self._transport.execute(self.calls.delete_pipeline(pipeline_id))
+
+    async def set_pipeline_state(self, pipeline_id: str, state: str) -> Pipeline:
+        pipeline = await self.get_pipeline(pipeline_id)
+        return await self.update_pipeline(pipeline_id, {**pipeline.writable_body(), "state": state})
+
+    async def pause_pipeline(self, pipeline_id: str) -> Pipeline:
+        return await self.set_pipeline_state(pipeline_id, "paused")
+
+    async def resume_pipeline(self, pipeline_id: str) -> Pipeline:
+        return await self.set_pipeline_state(pipeline_id, "active")
 
     async def trigger(self, pipeline_id: str) -> TriggerResult:
         return await self._transport.execute(self.calls.trigger(pipeline_id))

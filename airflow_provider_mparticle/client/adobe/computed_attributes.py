@@ -643,6 +643,20 @@ class AsyncComputedAttributesApi:
             for item in page.items:
                 yield item
 
+    async def find_by_name(self, name: str) -> ComputedAttribute | None:
+        check_name(name)
+        async for attribute in self.list(properties=[f"name={name}"]):
+            if attribute.name == name:
+                return attribute
+        return None
+
+    async def create(
+        self,
+        definition: ComputedAttributeDefinition,
+        status: ComputedAttributeStatus = ComputedAttributeStatus.DRAFT,
+    ) -> ComputedAttribute:
+        return await self._transport.execute(self.calls.create(definition, status))
+
     async def get(self, attribute_id: str) -> ComputedAttribute:
         return await self._transport.execute(self.calls.get(attribute_id))
 
@@ -653,3 +667,8 @@ class AsyncComputedAttributesApi:
         current_status: ComputedAttributeStatus | None = None,
     ) -> ComputedAttribute:
         return await self._transport.execute(self.calls.update(attribute_id, changes, current_status))
+
+    async def delete(
+        self, attribute_id: str, current_status: ComputedAttributeStatus | None = None
+    ) -> ComputedAttribute:
+        return await self._transport.execute(self.calls.delete(attribute_id, current_status))
