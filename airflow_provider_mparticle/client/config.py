@@ -142,7 +142,6 @@ class ClientSettings:
     api_secret: str | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
     client_secret: str | None = field(default=None, repr=False)
-    account_id: str | None = None
     s2s_url: str | None = None
     api_url: str | None = None
     token_url: str | None = None

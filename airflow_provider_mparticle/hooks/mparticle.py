@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 # Connection extras and the client setting each one feeds. Secrets are ``format: password`` in the
 # connection form (see get_provider_info) and are masked by Airflow.
+# ``account_id`` is accepted (connections made with earlier forms carry it) but no API call needs it.
 _TEXT_EXTRAS = ("workspace_id", "account_id", "s2s_url", "api_url", "token_url")
 _SECRET_EXTRAS = ("client_id", "client_secret")
 
@@ -61,7 +62,6 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
             api_secret=conn.password or None,
             client_id=extra.get("client_id") or None,
             client_secret=extra.get("client_secret") or None,
-            account_id=extra.get("account_id") or None,
             s2s_url=extra.get("s2s_url") or None,
             api_url=extra.get("api_url") or None,
             token_url=extra.get("token_url") or None,
