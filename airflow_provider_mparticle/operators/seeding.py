@@ -299,6 +299,17 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         if self._job is not None:
             self._job.stop()
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the source read and the calculated attributes written, with the users sent.
+
+        See :func:`airflow_provider_mparticle.openlineage.seed_lineage` (None without the provider).
+
+        :param task_instance: the finished task instance.
+        """
+        from airflow_provider_mparticle.openlineage import seed_lineage
+
+        return seed_lineage(self, task_instance)
+
 
 class ObjectStorageSource:
     """A CSV / JSON Lines file read through Airflow's ``ObjectStoragePath`` (S3, GCS, a URL, ``file://``).
