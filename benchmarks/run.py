@@ -5,7 +5,11 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = {"seeding": "benchmarks.seeding", "import_time": "benchmarks.import_time"}
+BENCHMARKS = {
+    "seeding": "benchmarks.seeding",
+    "import_time": "benchmarks.import_time",
+    "triggers": "benchmarks.triggers",
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,6 +8,7 @@ bytes, sleep and lock: a fix to the policy lands in both.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +32,7 @@ from airflow_provider_mparticle.client.core import (
     TransportStats,
 )
 from airflow_provider_mparticle.client.errors import MParticleError, MParticleTransportError
+from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
 from airflow_provider_mparticle.client.tokens import TOKENS
 
 if TYPE_CHECKING:
@@ -154,8 +156,9 @@ class SyncTransport:
 class AsyncTransport:
     """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`.
 
-    :param client: an ``httpx.AsyncClient`` to share (for example one per event loop in a triggerer);
-        the transport then leaves closing it to its owner. Built from ``settings`` when not given.
+    :param shared: use the process's ``httpx.AsyncClient`` for these credentials and options on the
+        running event loop (see :mod:`~airflow_provider_mparticle.client.shared`) instead of building
+        one; :meth:`aclose` then gives it back. Needs a running loop and a hashable ``auth``.
     """
 
     def __init__(
@@ -163,32 +166,22 @@ class AsyncTransport:
         settings: TransportSettings,
         auth: AuthProvider | None = None,
         on_retry: RetryObserver | None = None,
-        client: httpx.AsyncClient | None = None,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
         self.auth: AuthProvider = auth if auth is not None else NoAuth()
         self.stats = TransportStats()
         self.policy = SendPolicy(self.auth, settings, self.stats, on_retry)
-        self._owns_client = client is None
-        self.client = client if client is not None else self.build_client(settings)
-
-    @staticmethod
-    def build_client(settings: TransportSettings) -> httpx.AsyncClient:
-        """An ``httpx.AsyncClient`` configured as the transports expect (no redirects followed)."""
-        return httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-            limits=httpx.Limits(
-                max_connections=settings.pool_size, max_keepalive_connections=settings.pool_size
-            ),
-            verify=settings.verify,
-            follow_redirects=False,
-            # In httpx 0.28 trust_env means environment proxies (HTTP(S)_PROXY, NO_PROXY) and
-            # SSL_CERT_FILE / SSL_CERT_DIR only: ~/.netrc applies solely through an explicit NetRCAuth.
-            trust_env=True,
+        options = HttpClientOptions(
+            timeout=settings.timeout, verify=settings.verify, pool_size=settings.pool_size
         )
+        self._lease = SHARED_HTTP_CLIENTS.lease(self.auth, options) if shared else None
+        self.client = self._lease.client if self._lease is not None else options.build()
 
     async def aclose(self) -> None:
-        if self._owns_client:
+        if self._lease is not None:
+            await self._lease.aclose()
+        else:
             await self.client.aclose()
 
     async def __aenter__(self) -> AsyncTransport:
@@ -240,16 +233,21 @@ class AsyncTransport:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         params: Any = dict(request.params) if request.params else None
+        # A shared pool admits as many requests as it has connections: httpcore scans its whole queue
+        # on every pool event, so a thousand queued requests cost quadratic CPU on the loop.
+        admission = self._lease.slots if self._lease is not None else contextlib.nullcontext()
         try:
-            answer = await self.client.request(
-                request.method,
-                request.url,
-                params=params,
-                content=request.body_bytes(),
-                headers=headers,
-                timeout=httpx.Timeout(limit, connect=min(limit, 10.0)),
-                follow_redirects=False,
-            )
+            async with admission:
+                answer = await self.client.request(
+                    request.method,
+                    request.url,
+                    params=params,
+                    content=request.body_bytes(),
+                    headers=headers,
+                    # Waiting for a pooled connection is not a network failure (see client/shared.py).
+                    timeout=httpx.Timeout(limit, connect=min(limit, 10.0), pool=None),
+                    follow_redirects=False,
+                )
         except httpx.HTTPError as error:
             raise MParticleTransportError(
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"

@@ -50,14 +50,25 @@ class AdobeClient:
 
 
 class AsyncAdobeClient:
-    """Asynchronous client of one AEP sandbox (used by triggers); same attributes as :class:`AdobeClient`."""
+    """Asynchronous client of one AEP sandbox (used by triggers); same attributes as :class:`AdobeClient`.
+
+    :param shared: share the process's HTTP client for these settings on this event loop (see
+        :class:`~airflow_provider_mparticle.client.clients.AsyncMParticleClient`).
+    """
 
     def __init__(
-        self, settings: AdobeClientSettings, pool_size: int = 4, on_retry: RetryObserver | None = None
+        self,
+        settings: AdobeClientSettings,
+        pool_size: int = 4,
+        on_retry: RetryObserver | None = None,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
         self.transport = AsyncTransport(
-            settings.transport_settings(pool_size), auth=AdobeImsAuth(settings), on_retry=on_retry
+            settings.transport_settings(pool_size),
+            auth=AdobeImsAuth(settings),
+            on_retry=on_retry,
+            shared=shared,
         )
 
     @cached_property
