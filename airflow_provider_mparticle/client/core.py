@@ -18,6 +18,7 @@ from threading import Lock
 from typing import Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
+from airflow_provider_mparticle import __version__
 from airflow_provider_mparticle.client.answers import OBJECT, Expect
 from airflow_provider_mparticle.client.answers import ApiResponse as ApiResponse
 from airflow_provider_mparticle.client.config import (
@@ -38,7 +39,7 @@ from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenK
 
 T = TypeVar("T")
 AuthKind = Literal["basic", "bearer", "none"]
-USER_AGENT = "airflow-provider-mparticle/0.1.0"
+USER_AGENT = f"airflow-provider-mparticle/{__version__}"
 
 
 @dataclass(frozen=True)

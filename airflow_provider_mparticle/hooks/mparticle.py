@@ -4,59 +4,35 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.hooks.base import ApiClientHook, number_extra
+from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_mparticle.client import AsyncMParticleClient, ClientSettings, MParticleClient
 
-# Connection extras and the client setting each one feeds. Secrets are ``format: password`` in the
-# connection form (see get_provider_info) and are masked by Airflow.
-# ``account_id`` is accepted (connections made with earlier forms carry it) but no API call needs it.
-_TEXT_EXTRAS = ("workspace_id", "account_id", "s2s_url", "api_url", "token_url")
-_SECRET_EXTRAS = ("client_id", "client_secret")
 
+def settings_from_connection(conn: Connection, *, name_connection: bool = True) -> ClientSettings:
+    """Build client settings from an ``mparticle`` connection; errors name the offending field.
 
-def settings_from_connection(conn: Connection) -> ClientSettings:
-    """Build client settings from an ``mparticle`` connection; errors name the offending field."""
-    from airflow_provider_mparticle.client import ClientSettings, MParticleConfigError, Pod, RetrySettings
+    :param conn: the connection.
+    :param name_connection: start error messages with the connection id (off when testing an unsaved
+        connection, whose id Airflow made up).
+    """
+    from airflow_provider_mparticle.client import ClientSettings, MParticleConfigError, Pod
+    from airflow_provider_mparticle.client.config import validate_base_url
+    from airflow_provider_mparticle.connection_fields import (
+        MPARTICLE_FIELDS,
+        MPARTICLE_RENAMED,
+        read_extras,
+        transport_extras,
+    )
 
-    raw = conn.extra_dejson or {}
-    if not isinstance(raw, dict):
-        raise MParticleConfigError(f"Connection {conn.conn_id!r}: 'extra' must be a JSON object.")
-    # Older connection forms stored fields as ``extra__mparticle__<name>``.
-    extra = {key.removeprefix("extra__mparticle__"): value for key, value in raw.items()}
-    unknown = set(extra) - {
-        *_TEXT_EXTRAS,
-        *_SECRET_EXTRAS,
-        "pod",
-        "timeout",
-        "max_attempts",
-        "max_elapsed",
-        "verify",
-    }
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise MParticleConfigError(f"Connection {conn.conn_id!r} has unknown extra field(s): {names}.")
-    for name in (*_TEXT_EXTRAS, *_SECRET_EXTRAS, "pod"):
-        value = extra.get(name)
-        numeric_id = (
-            name in ("workspace_id", "account_id") and isinstance(value, int) and not isinstance(value, bool)
-        )
-        if value is not None and not isinstance(value, str) and not numeric_id:
-            # The type only: the value may be a secret.
-            raise MParticleConfigError(
-                f"Connection {conn.conn_id!r}: extra {name!r} must be a string, got {type(value).__name__}."
-            )
     try:
-        retry = RetrySettings(
-            max_attempts=int(number_extra(extra, "max_attempts", RetrySettings.max_attempts)),
-            max_elapsed=number_extra(extra, "max_elapsed", RetrySettings.max_elapsed),
-        )
-        verify = extra.get("verify", True)
+        extra = read_extras(conn, "mparticle", MPARTICLE_FIELDS, MPARTICLE_RENAMED)
+        oauth_url = extra.get("oauth_url") or None
         return ClientSettings(
-            workspace_id=str(extra["workspace_id"]) if extra.get("workspace_id") not in (None, "") else None,
+            workspace_id=extra.get("workspace_id") or None,
             pod=Pod.parse(extra.get("pod")),
             api_key=conn.login or None,
             api_secret=conn.password or None,
@@ -64,13 +40,12 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
             client_secret=extra.get("client_secret") or None,
             s2s_url=extra.get("s2s_url") or None,
             api_url=extra.get("api_url") or None,
-            token_url=extra.get("token_url") or None,
-            timeout=number_extra(extra, "timeout", 30.0),
-            retry=retry,
-            verify=verify if isinstance(verify, bool | str) else True,
+            # Checked here so that an error names the extra the user set.
+            token_url=validate_base_url(oauth_url, "oauth_url") if oauth_url else None,
+            **transport_extras(extra),
         )
     except MParticleConfigError as error:
-        raise MParticleConfigError(f"Connection {conn.conn_id!r}: {error}") from None
+        raise connection_error(conn, error, name_connection) from None
 
 
 class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
@@ -94,8 +69,8 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
         self.mparticle_conn_id = mparticle_conn_id
         super().__init__(**kwargs)
 
-    def settings_from_connection(self, conn: Connection) -> ClientSettings:
-        return settings_from_connection(conn)
+    def settings_from_connection(self, conn: Connection, name_connection: bool = True) -> ClientSettings:
+        return settings_from_connection(conn, name_connection=name_connection)
 
     def client_class(self) -> type[MParticleClient]:
         from airflow_provider_mparticle.client import MParticleClient
@@ -112,7 +87,7 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
         from airflow_provider_mparticle.client import MParticleAPIError, MParticleError
 
         try:
-            settings = self.settings
+            settings = self.settings_for_test()
         except MParticleError as error:
             return False, str(error)
         if not settings.has_seeding_credentials and not settings.has_platform_credentials:

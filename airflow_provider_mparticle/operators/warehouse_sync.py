@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+# airflow.sdk's on Airflow 3.3+; below 3.3 common.compat's stand-in, which triggers a new run on every
+# try (there is no task_state_store to reconnect from).
+from airflow.providers.common.compat.sdk import ResumableJobMixin
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
 
@@ -14,23 +17,6 @@ from airflow_provider_mparticle.links.warehouse_sync import (
     pipeline_url,
 )
 from airflow_provider_mparticle.sensors.base import default_deferrable
-
-try:
-    from airflow.sdk import ResumableJobMixin
-except ImportError:  # Airflow before 3.3: no task_state_store, so no crash recovery.
-
-    class ResumableJobMixin:  # type: ignore[no-redef]
-        external_id_key = "remote_job_id"
-
-        def __init__(self, *, durable: bool = True, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.durable = durable
-
-        def execute_resumable(self, context: Context) -> Any:
-            external_id = self.submit_job(context)  # type: ignore[attr-defined]
-            self.poll_until_complete(external_id, context)  # type: ignore[attr-defined]
-            return self.get_job_result(external_id, context)  # type: ignore[attr-defined]
-
 
 if TYPE_CHECKING:
     from airflow.sdk import Context

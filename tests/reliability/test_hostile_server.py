@@ -216,7 +216,7 @@ def _connections(monkeypatch, url: str) -> None:
         "client_secret": "client-secret-value",
         "s2s_url": url,
         "api_url": url,
-        "token_url": url + "/oauth/token",
+        "oauth_url": url + "/oauth/token",
         "timeout": TIMEOUT,
         "max_attempts": 1,
     }
@@ -228,7 +228,7 @@ def _connections(monkeypatch, url: str) -> None:
         "extra": {
             "org_id": "ORG@AdobeOrg",
             "platform_url": url,
-            "ims_token_url": url + "/ims/token/v3",
+            "ims_url": url + "/ims/token/v3",
             "timeout": TIMEOUT,
             "max_attempts": 1,
         },
