@@ -128,6 +128,7 @@ class ClientSettings:
     :param api_secret: workspace API secret.
     :param client_id: Platform API OAuth client id.
     :param client_secret: Platform API OAuth client secret.
+    :param account_id: the account the workspace belongs to, for reference (no API call needs it).
     :param s2s_url: override of the seeding host (a proxy or the emulator).
     :param api_url: override of the Platform / Warehouse Sync / Data Planning host.
     :param token_url: override of the OAuth token endpoint.
@@ -142,6 +143,7 @@ class ClientSettings:
     api_secret: str | None = field(default=None, repr=False)
     client_id: str | None = field(default=None, repr=False)
     client_secret: str | None = field(default=None, repr=False)
+    account_id: str | None = None
     s2s_url: str | None = None
     api_url: str | None = None
     token_url: str | None = None

@@ -38,6 +38,7 @@ def settings_from_connection(conn: Connection, *, name_connection: bool = True) 
             api_secret=conn.password or None,
             client_id=extra.get("client_id") or None,
             client_secret=extra.get("client_secret") or None,
+            account_id=extra.get("account_id") or None,
             s2s_url=extra.get("s2s_url") or None,
             api_url=extra.get("api_url") or None,
             # Checked here so that an error names the extra the user set.
