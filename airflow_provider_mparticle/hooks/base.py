@@ -27,7 +27,7 @@ def number_extra(extra: dict[str, Any], name: str, default: float) -> float:
     """A numeric connection extra, ``default`` when absent or empty; an error names the extra."""
     value = extra.get(name)
     if value in (None, ""):
-        return default
+        return float(default)
     try:
         return float(value)
     except (TypeError, ValueError):
