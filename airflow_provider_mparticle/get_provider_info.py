@@ -20,6 +20,7 @@ _PACKAGE = "airflow_provider_mparticle"
 
 # One line per module, so that adding one is a one-line change.
 HOOKS = [
+    (MPARTICLE, f"{_PACKAGE}.hooks.base"),
     (MPARTICLE, f"{_PACKAGE}.hooks.mparticle"),
     (ADOBE, f"{_PACKAGE}.hooks.adobe"),
 ]
@@ -31,11 +32,13 @@ OPERATORS = [
     (ADOBE, f"{_PACKAGE}.operators.adobe"),
 ]
 SENSORS = [
+    (MPARTICLE, f"{_PACKAGE}.sensors.base"),
     (MPARTICLE, f"{_PACKAGE}.sensors.calculated_attributes"),
     (MPARTICLE, f"{_PACKAGE}.sensors.warehouse_sync"),
     (ADOBE, f"{_PACKAGE}.sensors.adobe"),
 ]
 TRIGGERS = [
+    (MPARTICLE, f"{_PACKAGE}.triggers.base"),
     (MPARTICLE, f"{_PACKAGE}.triggers.calculated_attributes"),
     (MPARTICLE, f"{_PACKAGE}.triggers.warehouse_sync"),
     (ADOBE, f"{_PACKAGE}.triggers.adobe"),

@@ -45,6 +45,7 @@ from airflow_provider_mparticle.client.warehouse_sync_models import (
     TriggerResult,
     WarehouseConnection,
     is_already_in_progress,
+    parse_run_id,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +73,7 @@ __all__ = [
     "WarehouseSyncApi",
     "WarehouseSyncCalls",
     "is_already_in_progress",
+    "parse_run_id",
 ]
 
 _SLUG = re.compile(r"^[A-Za-z0-9_-]+$")

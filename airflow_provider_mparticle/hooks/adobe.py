@@ -9,7 +9,12 @@ from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_erro
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_provider_mparticle.client.adobe import AdobeClient, AdobeClientSettings, AsyncAdobeClient
+    from airflow_provider_mparticle.client.adobe import (
+        AdobeClient,
+        AdobeClientSettings,
+        AsyncAdobeClient,
+        ComputedAttribute,
+    )
 
 
 def adobe_settings_from_connection(conn: Connection, *, name_connection: bool = True) -> AdobeClientSettings:
@@ -88,6 +93,23 @@ class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeCli
         from airflow_provider_mparticle.client.adobe import AsyncAdobeClient
 
         return AsyncAdobeClient
+
+    @staticmethod
+    def evaluation_failure(attribute: ComputedAttribute) -> str | None:
+        """Why waiting for this computed attribute to be PROCESSED is pointless, or None.
+
+        FAILED and DISABLED are final; a DRAFT is never evaluated. Shared by the sensor and its trigger.
+
+        :param attribute: the computed attribute as last read.
+        """
+        from airflow_provider_mparticle.client.adobe import ComputedAttributeStatus
+
+        status, text = attribute.status, attribute.status_text
+        if status is not None and status.is_failure:
+            return f"Computed attribute {attribute.name!r} is {text}."
+        if status is ComputedAttributeStatus.DRAFT:
+            return f"Computed attribute {attribute.name!r} is a DRAFT: it is never evaluated; set its status to NEW."
+        return None
 
     def test_connection(self) -> tuple[bool, str]:
         """Fetch an IMS token and list one computed attribute of the sandbox."""

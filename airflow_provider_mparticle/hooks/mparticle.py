@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_mparticle.client import AsyncMParticleClient, ClientSettings, MParticleClient
+    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
 
 
 def settings_from_connection(conn: Connection, *, name_connection: bool = True) -> ClientSettings:
@@ -82,6 +83,42 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
         from airflow_provider_mparticle.client import AsyncMParticleClient
 
         return AsyncMParticleClient
+
+    @staticmethod
+    def get_calculated_attribute(
+        client: MParticleClient, ca_id: int | str | None = None, ca_name: str | None = None
+    ) -> CalculatedAttribute:
+        """The calculated attribute with this id (or, without an id, this exact name).
+
+        Shared by the operators and the sensor that take ``ca_id`` / ``ca_name`` template fields, so the
+        values are checked here, once rendered.
+
+        :param client: a client of this hook.
+        :param ca_id: the calculated attribute's id (an int, or its text).
+        :param ca_name: its exact name, used when no id is given.
+        :raises MParticleTaskFailure: when neither is given, or it does not exist (so ``soft_fail`` skips).
+        """
+        from airflow_provider_mparticle.client import MParticleNotFoundError
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        workspace = client.settings.workspace_id
+        if ca_id not in (None, ""):
+            try:
+                number = int(str(ca_id).strip())
+            except ValueError:
+                raise MParticleTaskFailure(f"ca_id must be an integer, got {ca_id!r}.") from None
+            try:
+                return client.calculated_attributes.get(number)
+            except MParticleNotFoundError as error:
+                raise MParticleTaskFailure(
+                    f"Calculated attribute id {ca_id} does not exist in workspace {workspace}: {error}"
+                ) from error
+        if not ca_name:
+            raise MParticleTaskFailure("Give ca_id or ca_name to find the calculated attribute.")
+        found = client.calculated_attributes.find_by_name(ca_name)
+        if found is None:
+            raise MParticleTaskFailure(f"No calculated attribute named {ca_name!r} in workspace {workspace}.")
+        return found
 
     def test_connection(self) -> tuple[bool, str]:
         """Check every credential set the connection holds; the message says which one failed."""

@@ -180,16 +180,8 @@ def test_deferrable_defers_with_a_deadline_then_completes_from_the_event(pipelin
     assert isinstance(trigger, MParticlePipelineRunTrigger)
     assert (trigger.pipeline_id, trigger.run_id, trigger.poll_interval) == (PIPELINE, 1, 5.0)
     assert caught.value.method_name == "execute_complete"
-    event = {
-        "status": "success",
-        "message": "ok",
-        "pipeline_id": PIPELINE,
-        "run_id": 1,
-        "run_status": "success",
-        "successful_records": 5,
-        "failed_records": 0,
-        "errors": [],
-    }
+    result = {"pipeline_id": PIPELINE, "run_id": 1, "status": "success", "successful_records": 5}
+    event = {"status": "success", "message": "ok", "result": {**result, "failed_records": 0}}
     assert op.execute_complete({}, event)["successful_records"] == 5
 
 
@@ -217,3 +209,22 @@ def test_pause_and_resume_operators(pipeline, client):
 def test_bad_arguments_are_refused_at_parse_time():
     with pytest.raises(ValueError, match="max_failed_records"):
         operator(max_failed_records=-1)
+
+
+async def test_transient_error_while_deferred_is_retried_not_failed(
+    pipeline, mparticle_emulator, monkeypatch
+):
+    # mParticle answers 503 past the trigger's retries: the task must be retried, as in poke mode.
+    from airflow_provider_mparticle.exceptions import MParticleRetryableError
+
+    conn = mparticle_emulator.connection_uri_json()
+    conn["extra"]["max_attempts"] = 2
+    monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_DEFAULT", json.dumps(conn))
+    op = operator(deferrable=True, poll_interval=0.01, wait_timeout=600)
+    with pytest.raises(TaskDeferred) as caught:
+        op.execute({})
+    mparticle_emulator.control.add_fault(path=r"/runs/\d+$", method="GET", status=503)
+    [event] = [e.payload async for e in caught.value.trigger.run()]
+    assert (event["status"], event["reason"]) == ("error", "transient")
+    with pytest.raises(MParticleRetryableError, match="503"):
+        op.execute_complete({}, event)

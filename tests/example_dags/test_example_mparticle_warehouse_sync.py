@@ -16,7 +16,7 @@ def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
     create_pipeline(client)
     control.plan_pipeline_runs("example-pipeline", successful_records=250, failed_records=2)
 
-    dag_run = run_dag("mparticle_warehouse_sync")
+    dag_run = run_dag("example_mparticle_warehouse_sync")
 
     assert dag_run.state == "success"
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
