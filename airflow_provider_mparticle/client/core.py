@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
 
 from airflow_provider_mparticle import __version__
@@ -36,6 +36,9 @@ from airflow_provider_mparticle.client.errors import (
     MParticleTransportError,
 )
 from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
 
 T = TypeVar("T")
 AuthKind = Literal["basic", "bearer", "none"]
@@ -118,13 +121,39 @@ def is_transient(error: BaseException) -> bool:
     return bool(getattr(error, "retryable", False))
 
 
-def backoff(settings: RetrySettings, error: BaseException, attempt: int) -> float:
-    """Wait what the server's ``Retry-After`` says; without it, exponential backoff with full jitter."""
-    if isinstance(error, MParticleRateLimitError) and error.retry_after is not None:
-        # A little jitter above the asked wait spreads concurrent senders apart.
-        return min(error.retry_after + random.uniform(0, 0.1), settings.max_backoff)
-    ceiling = settings.initial_backoff * (2 ** (attempt - 1))
-    return random.uniform(0, min(ceiling, settings.max_backoff))
+class WaitRetryAfter:
+    """A tenacity wait: what the server's ``Retry-After`` says; without it, exponential backoff with full
+    jitter (tenacity's ``wait_random_exponential``)."""
+
+    def __init__(self, settings: RetrySettings) -> None:
+        from tenacity import wait_random_exponential
+
+        self.max_backoff = settings.max_backoff
+        self.fallback = wait_random_exponential(multiplier=settings.initial_backoff, max=settings.max_backoff)
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome is not None else None
+        if isinstance(error, MParticleRateLimitError) and error.retry_after is not None:
+            # A little jitter above the asked wait spreads concurrent senders apart.
+            return min(error.retry_after + random.uniform(0, 0.1), self.max_backoff)
+        return float(self.fallback(retry_state))
+
+
+def retry_strategy(settings: RetrySettings) -> Retrying:
+    """tenacity's strategy for one call: transient errors only, ``max_attempts`` in all, Retry-After first.
+
+    :meth:`SendPolicy.flow` asks it what to do after each failed attempt instead of letting it drive the
+    call, so that one generator serves the sync and the async transport.
+    """
+    # Imported here: importing errors, settings or models must not load the retry library.
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+    return Retrying(
+        stop=stop_after_attempt(settings.max_attempts),
+        wait=WaitRetryAfter(settings),
+        retry=retry_if_exception(is_transient),
+        reraise=True,
+    )
 
 
 @dataclass
@@ -210,15 +239,16 @@ class SendPolicy:
     on_retry: RetryObserver | None = None
 
     def flow(self, request: ApiRequest) -> Flow:
-        retry = self.settings.retry
-        deadline = time.monotonic() + retry.max_elapsed
-        attempt = 0
+        deadline = time.monotonic() + self.settings.retry.max_elapsed
+        from tenacity import RetryCallState
+
+        strategy = retry_strategy(self.settings.retry)
+        state = RetryCallState(strategy, fn=None, args=(), kwargs={})
         while True:
-            attempt += 1
             try:
                 return (yield from self._attempt(request, deadline))
             except MParticleError as error:
-                wait = self._retry_wait(error, attempt, deadline)
+                wait = self._retry_wait(strategy, state, error, deadline)
                 if wait is None:
                     raise
                 self.stats.add(retries=1, throttled=1 if isinstance(error, MParticleRateLimitError) else 0)
@@ -270,14 +300,18 @@ class SendPolicy:
             )
         return min(self.settings.timeout, remaining)
 
-    def _retry_wait(self, error: MParticleError, attempt: int, deadline: float) -> float | None:
+    @staticmethod
+    def _retry_wait(
+        strategy: Retrying, state: RetryCallState, error: MParticleError, deadline: float
+    ) -> float | None:
         """The wait before the next attempt, or None when the error is final or the budget is spent."""
-        retry = self.settings.retry
-        if not is_transient(error) or attempt >= retry.max_attempts:
+        state.set_exception((type(error), error, error.__traceback__))
+        if not strategy.retry(state) or strategy.stop(state):
             return None
-        wait = backoff(retry, error, attempt)
+        wait = float(strategy.wait(state))
         if time.monotonic() + wait >= deadline:
             return None
+        state.prepare_for_next_attempt()
         return wait
 
 
