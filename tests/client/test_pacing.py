@@ -269,3 +269,33 @@ def test_without_the_header_shards_still_share_the_bucket():
     assert result["lost"] == 0
     assert result["rate_fraction"] >= 0.75
     assert result["throttled_fraction"] <= 0.1
+
+
+def test_a_load_under_an_acceleration_limit_pauses_and_loses_nothing(
+    mparticle_settings, mparticle_emulator, client
+):
+    from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder, PackingLimits, encode_user, pack
+    from tests.conftest import VALID_DEFINITION
+
+    client.calculated_attributes.create("LTV", VALID_DEFINITION)
+    mparticle_emulator.control.set_rate_limit(20_000, path="bulk", acceleration=1000)
+    seed = {
+        "attribute_name": "LTV",
+        "calculation_type": "sum",
+        "cutoff_date": "2026-06-01",
+        "seed": {"value": 2},
+    }
+    limits = PackingLimits()
+    users = (
+        (i, encode_user({"environment": "development", "identities": {"customer_id": f"c{i}"}, "calculated_attributes": {"workspace": [seed]}}, i, limits))
+        for i in range(1, 3001)
+    )  # fmt: skip
+    pacer = Pacer()
+    with BulkSeeder(mparticle_settings, concurrency=4, pacer=pacer) as seeder:
+        report = seeder.run(pack(users, limits))
+    assert report.users_sent == 3000
+    assert mparticle_emulator.control.seeds_digest("LTV")["users"] == 3000
+    statuses = [e["status"] for e in mparticle_emulator.control.journal(path="bulk", bodies=False)]
+    assert 429 in statuses
+    assert pacer.pauses >= 1
+    assert not pacer.ramping
