@@ -150,3 +150,27 @@ async def test_async_client_shares_the_policy(mparticle_emulator, mparticle_sett
         with pytest.raises(MParticleNotFoundError):
             await client.calculated_attributes.calculation_status(5)
     assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
+
+
+def test_netrc_credentials_never_replace_the_seeding_credentials(mparticle_settings, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone-else password not-the-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with (
+        MParticleClient(mparticle_settings) as client,
+        pytest.raises(MParticleValidationError, match="non-empty"),
+    ):
+        client.seeding.seed_users([])  # past authentication (the .netrc credentials get a 403)
+
+
+def test_proxies_from_the_environment_still_apply(mparticle_settings, monkeypatch):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    with MParticleClient(mparticle_settings) as client:
+        transport = client.transport
+        assert (
+            transport._environment("https://s2s.mparticle.com/v2/x")["proxies"]["https"]
+            == "http://proxy.example:3128"
+        )
+        assert "https" not in transport._environment("https://127.0.0.1:1/v2/x")["proxies"]
