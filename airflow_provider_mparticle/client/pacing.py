@@ -182,13 +182,13 @@ class Pacer:
     # --- what the answers say ---
 
     def measured_rate(self, now: float | None = None) -> float:
-        """Users acknowledged per second over the last second."""
+        """Users acknowledged per second over the last half second."""
         now = self._clock() if now is None else now
-        while self._acks and self._acks[0][0] < now - 1.0:
+        while self._acks and self._acks[0][0] < now - 0.5:
             self._acks.popleft()
         if not self._acks:
             return 0.0
-        span = max(now - self._acks[0][0], 0.25)
+        span = max(now - self._acks[0][0], 0.2)
         return sum(users for _, users in self._acks) / span
 
     def budget_trend(self, now: float) -> float | None:
@@ -235,11 +235,14 @@ class Pacer:
                 if not self.ramping:
                     level = (percentage_used - self.tuning.target_used) / 100.0
                     excess = (self.budget_trend(now) or 0.0) / 100.0
-                    self.rate *= math.exp(
-                        -(self.tuning.trend_gain * excess + self.tuning.level_gain * level) * step
-                    )
-                    jitter = self._rng.uniform(0.5, 1.5)
-                    self.rate += self.tuning.fair_increase * math.sqrt(self.rate) * step * jitter
+                    pull = self.tuning.trend_gain * excess + self.tuning.level_gain * level
+                    # Only down unless the gate held a sender back: a load slowed by something else (its
+                    # threads, its source, a busy machine) must not build up a rate it then bursts at.
+                    if pull > 0 or held_back:
+                        self.rate *= math.exp(-pull * step)
+                    if held_back:
+                        jitter = self._rng.uniform(0.5, 1.5)
+                        self.rate += self.tuning.fair_increase * math.sqrt(self.rate) * step * jitter
             elif held_back:
                 # Room left, by how much is unknown: grow (doubling while ramping, gently after that).
                 if self.ramping:
@@ -279,7 +282,7 @@ class Pacer:
         # Never far above what is actually delivered (a load short of threads or rows), nor below the floor.
         measured = self.measured_rate(now)
         if measured > 0:
-            self.rate = min(self.rate, max(8.0 * measured, 100.0))
+            self.rate = min(self.rate, max(3.0 * measured, 100.0))
         if self.ceiling is not None:
             # Growth past the ceiling would only delay the reaction to congestion.
             self.rate = min(self.rate, 1.2 * self.ceiling)
