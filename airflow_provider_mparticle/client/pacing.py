@@ -10,7 +10,8 @@ other, so the pacer steers by what every shard sees alike:
   so the decrease weighs more on a fast shard than on a slow one and the shards converge on one common
   rate, whatever their number.
 - A 429 (``Retry-After``) pauses the whole load, every thread, for the wait it asks for, plus jitter so
-  that shards do not come back in lockstep, and cuts the rate. Without the percentage header (a proxy
+  that shards do not come back in lockstep, and cuts the rate. The throttled requests' resends are
+  booked on the same schedule (:meth:`Pacer.hold_retry`), not all at the end of the wait. Without the percentage header (a proxy
   strips it) the 429s are the only signal: additive increase, multiplicative decrease.
 - The rate starts low and doubles every ``ramp_seconds`` until the first sign of congestion (slow start):
   mParticle also limits how fast volume grows (``X-mp-rate-limit-exceeded: acceleration``); a 429 of
@@ -55,9 +56,11 @@ class PacerTuning:
     :param trend_gain: how hard the budget's trend pulls: the rate shrinks by ``trend_gain`` times the
         share by which every shard together exceeds the limit, per second.
     :param trend_window: seconds of answers the trend is measured over (at least three answers).
+    :param smoothing: time constant in seconds of the moving average of the level steered by.
     :param fair_increase: growth while the budget is in use, in users per second per second times the
         square root of the rate: it does not keep pace with the rate, so unequal shards converge.
     :param growth: growth per second, as a share of the rate, while the budget is unused.
+    :param max_growth: the most the rate grows per second (natural log) while the budget is in use.
     :param probe_increase: growth in users per second per second near the rate of the last 429 (answers
         without the percentage header).
     :param throttle_factor: the rate is multiplied by this on a 429 (once per pause).
@@ -65,16 +68,18 @@ class PacerTuning:
     :param adjust_every: seconds between two adjustments (answers arrive many at a time).
     """
 
-    initial_rate: float = 500.0
-    ramp_seconds: float = 0.15
+    initial_rate: float = 250.0
+    ramp_seconds: float = 0.3
     ramp_until_used: float = 15.0
     target_used: float = 40.0
     full_below: float = 5.0
     level_gain: float = 8.0
     trend_gain: float = 4.0
     trend_window: float = 0.3
+    smoothing: float = 0.15
     fair_increase: float = 40.0
     growth: float = 0.7
+    max_growth: float = 1.0
     probe_increase: float = 100.0
     throttle_factor: float = 0.7
     min_rate: float = 50.0
@@ -134,6 +139,8 @@ class Pacer:
         self._held_back = False
         self._acks: deque[tuple[float, int]] = deque()
         self._levels: deque[tuple[float, float]] = deque()
+        self._smoothed: float | None = None
+        self._smoothed_at: float | None = None
         self._cond = threading.Condition()
 
     # --- the gate ---
@@ -168,6 +175,32 @@ class Pacer:
                 if wait <= 0:
                     return
                 self._cond.wait(wait)
+
+    def retry_delay(self, wait: float, now: float) -> float:
+        """Book a paced slot for a request the transport resends after ``wait`` seconds (a 429).
+
+        Returns how much longer than ``wait`` the resend must wait. The transport resends without asking
+        the gate; booked here, every thread throttled at once does not resend at the same instant.
+        Call it holding the lock (:meth:`hold_retry` does).
+        """
+        earliest = now + wait
+        due = max(earliest, self.paused_until)
+        if self._last_slot is not None:
+            due = max(due, self._last_slot + self._last_spacing / self.limit())
+        spacing = self._last_spacing or self.tuning.initial_rate * 0.1
+        self._last_slot = due
+        self._last_spacing = spacing
+        return due - earliest
+
+    def hold_retry(self, wait: float) -> None:
+        """Block the calling thread so that its resend, ``wait`` seconds after this returns, is paced.
+
+        :param wait: the wait the transport is about to sleep before resending.
+        """
+        with self._cond:
+            delay = self.retry_delay(wait, self._clock())
+        if delay > 0:
+            time.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Hold every sender for ``seconds``."""
@@ -216,6 +249,13 @@ class Pacer:
             self._acks.append((now, users))
             if percentage_used is not None:
                 self._levels.append((now, percentage_used))
+                # Answers come in bunches (a stall, a busy machine): the level steered by is smoothed.
+                if self._smoothed is None or self._smoothed_at is None:
+                    self._smoothed = percentage_used
+                else:
+                    weight = 1.0 - math.exp(-(now - self._smoothed_at) / self.tuning.smoothing)
+                    self._smoothed += weight * (percentage_used - self._smoothed)
+                self._smoothed_at = now
             if self._last_adjust is None:
                 self._last_adjust = now
                 return
@@ -233,13 +273,15 @@ class Pacer:
                     self.ramping = False
                     self.rate *= 0.7  # the last doubling overshot
                 if not self.ramping:
-                    level = (percentage_used - self.tuning.target_used) / 100.0
+                    level = ((self._smoothed or percentage_used) - self.tuning.target_used) / 100.0
                     excess = (self.budget_trend(now) or 0.0) / 100.0
                     pull = self.tuning.trend_gain * excess + self.tuning.level_gain * level
                     # Only down unless the gate held a sender back: a load slowed by something else (its
                     # threads, its source, a busy machine) must not build up a rate it then bursts at.
                     if pull > 0 or held_back:
-                        self.rate *= math.exp(-pull * step)
+                        # Up at most by max_growth per second: a level that falls fast after a stall (of
+                        # the server, or of this machine) says little about the room there is.
+                        self.rate *= math.exp(-max(pull, -self.tuning.max_growth) * step)
                     if held_back:
                         jitter = self._rng.uniform(0.5, 1.5)
                         self.rate += self.tuning.fair_increase * math.sqrt(self.rate) * step * jitter

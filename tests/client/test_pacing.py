@@ -159,6 +159,16 @@ def test_settings_are_checked():
         PacerTuning(target_used=10.0, ramp_until_used=15.0)
 
 
+def test_resends_after_a_429_are_spaced_on_the_schedule():
+    clock = FakeClock()
+    pacer = make(clock, initial_rate=1000)
+    pacer.observe_throttled(1.0, "workspace")  # eight threads throttled at once resend one by one
+    delays = [pacer.retry_delay(1.0, clock()) for _ in range(8)]
+    assert delays == sorted(delays)
+    assert delays[-1] - delays[0] >= 7 * 100 / 700 * 0.9
+    assert pacer.try_acquire(100, clock() + 1.2) > 0  # the booked slots hold new sends back too
+
+
 def test_a_pause_wakes_a_waiting_sender_to_wait_longer():
     pacer = Pacer(1.0)  # one user per second: the second slot is a second away
     pacer.acquire(1)
@@ -229,7 +239,8 @@ def simulate(shards, limit=5000.0, users=20_000, header=True, seed=7):
             else:
                 totals["throttled"] += 1
                 shard["pacer"].observe_throttled(retry_after, "workspace")
-                later(retry_after + rng.uniform(0, 0.1), lambda: send(shard))
+                wait = retry_after + rng.uniform(0, 0.1)  # the transport's wait, then the paced slot
+                later(wait + shard["pacer"].retry_delay(wait, clock()), lambda: send(shard))
 
         later(0.025, answer)
 
