@@ -14,7 +14,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,e2e]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,e2e,openlineage]'
 	touch $(STAMP)
 
 install: $(STAMP)

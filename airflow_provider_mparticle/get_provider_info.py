@@ -15,6 +15,7 @@ HOOKS = [
 ]
 OPERATORS = [
     (MPARTICLE, f"{_PACKAGE}.operators.calculated_attributes"),
+    (MPARTICLE, f"{_PACKAGE}.operators.seeding"),
     (MPARTICLE, f"{_PACKAGE}.operators.warehouse_sync"),
     (MPARTICLE, f"{_PACKAGE}.operators.data_planning"),
     (ADOBE, f"{_PACKAGE}.operators.adobe"),
@@ -65,6 +66,16 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _modules(SENSORS),
         "triggers": _modules(TRIGGERS),
         "extra-links": EXTRA_LINKS,
+        # Airflow checks and normalises mparticle:// asset URIs with the handler; OpenLineage maps them
+        # to datasets in the workspace's namespace with the converter.
+        "asset-uris": [
+            {
+                "schemes": ["mparticle"],
+                "handler": f"{_PACKAGE}.assets.sanitize_uri",
+                "factory": f"{_PACKAGE}.assets.create_asset",
+                "to_openlineage_converter": f"{_PACKAGE}.openlineage.convert_asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_mparticle.hooks.mparticle.MParticleHook",

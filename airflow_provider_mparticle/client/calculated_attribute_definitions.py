@@ -102,6 +102,44 @@ def cutoff_day(definition: Mapping[str, Any] | None) -> str | None:
     return parsed.astimezone(dt.UTC).date().isoformat() if parsed else None
 
 
+def seed_target_problem(
+    name: str,
+    calculation_type: CalculationType,
+    cutoff_date: str,
+    definitions: Mapping[str, Mapping[str, Any] | None],
+) -> str | None:
+    """Why seeds for ``name`` (of this type and cutoff) would be useless, or None when one definition fits.
+
+    A seed is kept only by a definition of the same calculation type and seeding cutoff date that is not
+    a rolling ``within`` window; a seed for another type or cutoff is silently dropped by mParticle.
+
+    :param name: the calculated attribute's name (for the message).
+    :param calculation_type: the type the seeds are built for.
+    :param cutoff_date: the cutoff the seeds carry (``yyyy-MM-dd``).
+    :param definitions: label -> definition, e.g. ``{"draft": ..., "active": ...}``; None entries are absent.
+    """
+    seen = []
+    for label, definition in definitions.items():
+        if not definition:
+            continue
+        try:
+            kind: CalculationType | None = CalculationType.parse(str(definition.get("calculation_type")))
+        except ValueError:
+            kind = None
+        cutoff = cutoff_day(definition)
+        rolling = (definition.get("time_period") or {}).get("type") == "within"
+        if kind is calculation_type and cutoff == cutoff_date and not rolling:
+            return None
+        seen.append(
+            f"{label}: {getattr(kind, 'value', definition.get('calculation_type'))}, cutoff {cutoff}"
+            + (", rolling 'within' window (cannot be seeded)" if rolling else "")
+        )
+    return (
+        f"{name!r} is mapped as {calculation_type.value} with cutoff {cutoff_date}, "
+        f"but its definition is {'; '.join(seen) or 'missing'}"
+    )
+
+
 def data_point_of(definition: Mapping[str, Any]) -> Any:
     """The data point, under either documented spelling."""
     return definition.get("data_point", definition.get("datapoint"))

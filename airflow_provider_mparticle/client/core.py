@@ -28,6 +28,7 @@ from airflow_provider_mparticle.client.errors import (
     MParticleTransportError,
     error_for_response,
 )
+from airflow_provider_mparticle.client.tokens import CachedToken
 
 T = TypeVar("T")
 AuthKind = Literal["basic", "bearer", "none"]
@@ -223,14 +224,6 @@ def token_request(settings: ClientSettings) -> ApiRequest:
     )
 
 
-@dataclass
-class CachedToken:
-    """A bearer token and the monotonic time after which it must not be used."""
-
-    value: str
-    refresh_at: float
-
-
 def parse_token(response: ApiResponse, now: float | None = None) -> CachedToken:
     """Read a token answer; refresh a little before ``expires_in`` (10%, at most 5 minutes early)."""
     body = response.body if isinstance(response.body, dict) else {}
@@ -280,6 +273,11 @@ class AuthProvider(Protocol):
     and the headers of each attempt. The transport owns caching, refreshing and the resend after a 401.
     """
 
+    @property
+    def client_id(self) -> str | None:
+        """The OAuth client id (part of the process-wide token cache key)."""
+        ...
+
     def token_request(self) -> ApiRequest:
         """The request that fetches a bearer token (answered with ``access_token`` / ``expires_in``)."""
         ...
@@ -294,6 +292,10 @@ class MParticleAuth:
     """mParticle: HTTP Basic for seeding, an OAuth client-credentials token for the Platform APIs."""
 
     settings: ClientSettings
+
+    @property
+    def client_id(self) -> str | None:
+        return self.settings.client_id
 
     def token_request(self) -> ApiRequest:
         return token_request(self.settings)

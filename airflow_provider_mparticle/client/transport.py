@@ -7,14 +7,12 @@ error mapping.
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
 import requests
+import requests.auth
 from requests.adapters import HTTPAdapter
 from tenacity import AsyncRetrying, Retrying
 
@@ -22,7 +20,6 @@ from airflow_provider_mparticle.client.core import (
     ApiRequest,
     ApiResponse,
     AuthProvider,
-    CachedToken,
     Call,
     MParticleAuth,
     RetryObserver,
@@ -32,6 +29,7 @@ from airflow_provider_mparticle.client.core import (
     retry_arguments,
 )
 from airflow_provider_mparticle.client.errors import MParticleAuthError, MParticleTransportError
+from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.config import ClientSettings
@@ -39,22 +37,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-class _TokenCache:
-    """The cached Platform token, shared by every thread of one client."""
+class _KeepHeaders(requests.auth.AuthBase):
+    """Leaves the request as built: the headers carry the credentials (see :class:`SyncTransport`)."""
 
-    def __init__(self) -> None:
-        self.token: CachedToken | None = None
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
 
-    def valid(self) -> str | None:
-        token = self.token
-        if token is not None and time.monotonic() < token.refresh_at:
-            return token.value
-        return None
 
-    def invalidate(self, value: str | None) -> None:
-        # Only drop the token we used: another thread may already have fetched a fresh one.
-        if self.token is not None and self.token.value == value:
-            self.token = None
+def token_key(auth: AuthProvider, request: ApiRequest) -> TokenKey:
+    """The process-wide cache key of the token that ``request`` fetches for ``auth``'s client."""
+    return TokenKey.of(request.url, auth.client_id, request.body_bytes())
 
 
 class SyncTransport:
@@ -78,16 +70,17 @@ class SyncTransport:
         self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
         self.stats = TransportStats()
         self.on_retry = on_retry
-        self._tokens = _TokenCache()
-        self._token_lock = threading.Lock()
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.verify = settings.verify
         # Proxies and a CA bundle from the environment still apply, read once per host (see
-        # _environment); credentials in ~/.netrc must not override ours, so the session reads nothing.
+        # _environment): requests would read them on every request. The session itself reads nothing
+        # from the environment, so ~/.netrc never replaces the connection's credentials; the auth that
+        # changes nothing keeps it so should trust_env be switched back on.
         self.session.trust_env = False
+        self.session.auth = _KeepHeaders()
         self._env_reader = requests.Session()
         self._env: dict[tuple[str, str], dict[str, Any]] = {}
 
@@ -124,20 +117,21 @@ class SyncTransport:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     def bearer_token(self) -> str:
-        """A valid Platform token, fetched once and shared by all threads until shortly before expiry."""
-        token = self._tokens.valid()
+        """A valid bearer token, fetched once per process and credential until shortly before expiry."""
+        request = self.auth.token_request()
+        key = token_key(self.auth, request)
+        token = TOKENS.valid(key)
         if token is not None:
             return token
-        with self._token_lock:
-            token = self._tokens.valid()
+        with TOKENS.thread_lock(key):
+            token = TOKENS.valid(key)
             if token is None:
-                fetched = self._fetch_token()
-                self._tokens.token = fetched
+                fetched = self._fetch_token(request)
+                TOKENS.store(key, fetched)
                 token = fetched.value
             return token
 
-    def _fetch_token(self) -> CachedToken:
-        request = self.auth.token_request()
+    def _fetch_token(self, request: ApiRequest) -> CachedToken:
         for attempt in Retrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
             with attempt:
                 response = self._send_once(request, None)
@@ -154,7 +148,7 @@ class SyncTransport:
             if error.status_code != 401:
                 raise
             # An expired or revoked token: fetch a new one once and resend.
-            self._tokens.invalidate(token)
+            TOKENS.invalidate(token_key(self.auth, self.auth.token_request()), token)
             return self._send_once(request, self.bearer_token())
 
     def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
@@ -193,13 +187,14 @@ class AsyncTransport:
         self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
         self.stats = TransportStats()
         self.on_retry = on_retry
-        self._tokens = _TokenCache()
-        self._token_lock: asyncio.Lock | None = None
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
             limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
             verify=settings.verify,
             follow_redirects=False,
+            # In httpx 0.28 trust_env means environment proxies (HTTP(S)_PROXY, NO_PROXY) and
+            # SSL_CERT_FILE / SSL_CERT_DIR only: ~/.netrc applies solely through an explicit NetRCAuth.
+            trust_env=True,
         )
 
     async def aclose(self) -> None:
@@ -222,21 +217,21 @@ class AsyncTransport:
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def bearer_token(self) -> str:
-        token = self._tokens.valid()
+        """A valid bearer token, fetched once per process and credential until shortly before expiry."""
+        request = self.auth.token_request()
+        key = token_key(self.auth, request)
+        token = TOKENS.valid(key)
         if token is not None:
             return token
-        if self._token_lock is None:
-            self._token_lock = asyncio.Lock()
-        async with self._token_lock:
-            token = self._tokens.valid()
+        async with TOKENS.task_lock(key):
+            token = TOKENS.valid(key)
             if token is None:
-                fetched = await self._fetch_token()
-                self._tokens.token = fetched
+                fetched = await self._fetch_token(request)
+                TOKENS.store(key, fetched)
                 token = fetched.value
             return token
 
-    async def _fetch_token(self) -> CachedToken:
-        request = self.auth.token_request()
+    async def _fetch_token(self, request: ApiRequest) -> CachedToken:
         async for attempt in AsyncRetrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
             with attempt:
                 response = await self._send_once(request, None)
@@ -252,7 +247,7 @@ class AsyncTransport:
         except MParticleAuthError as error:
             if error.status_code != 401:
                 raise
-            self._tokens.invalidate(token)
+            TOKENS.invalidate(token_key(self.auth, self.auth.token_request()), token)
             return await self._send_once(request, await self.bearer_token())
 
     async def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:

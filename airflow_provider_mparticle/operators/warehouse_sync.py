@@ -284,6 +284,17 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             raise AirflowException(f"{event['message']} A retry of this task reconnects to the run.")
         raise MParticleTaskFailure(event["message"])
 
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the data model's tables read and the workspace written, with records synced.
+
+        See :func:`airflow_provider_mparticle.openlineage.pipeline_lineage` (None without the provider).
+
+        :param task_instance: the finished task instance.
+        """
+        from airflow_provider_mparticle.openlineage import pipeline_lineage
+
+        return pipeline_lineage(self, task_instance)
+
 
 class _PipelineStateOperator(BaseOperator):
     target_state = ""

@@ -37,8 +37,11 @@ def mparticle_emulator_server() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def mparticle_emulator(mparticle_emulator_server: EmulatorServer) -> EmulatorServer:
-    """The session's emulator, reset to a clean state."""
+    """The session's emulator, reset to a clean state (and the tokens it had issued forgotten)."""
+    from airflow_provider_mparticle.client.tokens import clear_token_cache
+
     mparticle_emulator_server.control.reset()
+    clear_token_cache()
     return mparticle_emulator_server
 
 

@@ -45,6 +45,19 @@ def test_ims_token_is_form_encoded_cached_and_headers_accepted(adobe, mparticle_
     assert all(e["status"] == 200 for e in mparticle_emulator.control.journal(path=ATTRIBUTES))
 
 
+async def test_ims_token_shared_by_sync_and_async_clients(adobe_aep_settings, mparticle_emulator):
+    for _ in range(2):
+        with AdobeClient(adobe_aep_settings) as client:
+            client.computed_attributes.list_page()
+    async with AsyncAdobeClient(adobe_aep_settings) as client:
+        await client.computed_attributes.list_page()
+    assert mparticle_emulator.control.adobe_stats()["tokens_issued"] == 1
+    # Another sandbox of the same credentials uses the same IMS token.
+    with AdobeClient(adobe_aep_settings.with_overrides(sandbox_name="dev")) as dev:
+        dev.computed_attributes.list_page()
+    assert len(mparticle_emulator.control.journal(path="/ims/token/v3")) == 1
+
+
 def test_token_refreshed_once_after_a_401(adobe, mparticle_emulator):
     adobe.computed_attributes.list_page()
     mparticle_emulator.control.expire_tokens()

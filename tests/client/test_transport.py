@@ -152,25 +152,73 @@ async def test_async_client_shares_the_policy(mparticle_emulator, mparticle_sett
     assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
 
 
-def test_netrc_credentials_never_replace_the_seeding_credentials(mparticle_settings, tmp_path, monkeypatch):
-    netrc = tmp_path / "netrc"
-    netrc.write_text("machine 127.0.0.1 login someone-else password not-the-secret\n")
-    netrc.chmod(0o600)
-    monkeypatch.setenv("NETRC", str(netrc))
-    with (
-        MParticleClient(mparticle_settings) as client,
-        pytest.raises(MParticleValidationError, match="non-empty"),
-    ):
-        client.seeding.seed_users([])  # past authentication (the .netrc credentials get a 403)
+# --- one token per process and credential ----------------------------------------------------------
 
 
-def test_proxies_from_the_environment_still_apply(mparticle_settings, monkeypatch):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+def test_clients_built_from_the_same_settings_share_one_token(mparticle_emulator, mparticle_settings):
+    # A worker runs many tasks, each with its own client: they must not each ask for a token.
+    for _ in range(3):
+        with MParticleClient(mparticle_settings) as client:
+            client.calculated_attributes.list()
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 1
+    assert len(mparticle_emulator.control.journal(path="/oauth/token")) == 1
+
+
+async def test_async_clients_share_the_token_of_sync_clients(mparticle_emulator, mparticle_settings):
+    import asyncio
+
     with MParticleClient(mparticle_settings) as client:
-        transport = client.transport
-        assert (
-            transport._environment("https://s2s.mparticle.com/v2/x")["proxies"]["https"]
-            == "http://proxy.example:3128"
-        )
-        assert "https" not in transport._environment("https://127.0.0.1:1/v2/x")["proxies"]
+        client.calculated_attributes.list()
+    clients = [AsyncMParticleClient(mparticle_settings) for _ in range(4)]
+    try:
+        # Many triggers waking together: one fetch between them.
+        await asyncio.gather(*(c.calculated_attributes.list() for c in clients))
+    finally:
+        for c in clients:
+            await c.aclose()
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 1
+
+
+async def test_concurrent_async_clients_fetch_one_token(mparticle_emulator, mparticle_settings):
+    import asyncio
+
+    clients = [AsyncMParticleClient(mparticle_settings) for _ in range(8)]
+    try:
+        await asyncio.gather(*(c.calculated_attributes.list() for c in clients))
+    finally:
+        for c in clients:
+            await c.aclose()
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 1
+
+
+def test_threads_with_their_own_clients_fetch_one_token(mparticle_emulator, mparticle_settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one_task(_: int) -> None:
+        with MParticleClient(mparticle_settings) as client:
+            client.calculated_attributes.exists()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one_task, range(16)))
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 1
+
+
+def test_another_secret_does_not_borrow_the_cached_token(mparticle_emulator, mparticle_settings):
+    with MParticleClient(mparticle_settings) as client:
+        client.calculated_attributes.list()
+    wrong = mparticle_settings.with_overrides(client_secret="not-the-secret")
+    with MParticleClient(wrong) as client, pytest.raises(MParticleAuthError):
+        client.calculated_attributes.list()
+
+
+def test_a_401_replaces_the_shared_token_once(mparticle_emulator, mparticle_settings):
+    first, second = MParticleClient(mparticle_settings), MParticleClient(mparticle_settings)
+    with first, second:
+        first.calculated_attributes.list()
+        mparticle_emulator.control.expire_tokens()
+        first.calculated_attributes.list()
+        # The second client finds the token the first one refreshed: no 401, no fetch of its own.
+        second.calculated_attributes.list()
+    statuses = [e["status"] for e in mparticle_emulator.control.journal(path="/calculatedattributes")]
+    assert statuses == [200, 401, 200, 200]
+    assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2

@@ -84,6 +84,10 @@ class AdobeImsAuth:
 
     settings: AdobeClientSettings
 
+    @property
+    def client_id(self) -> str | None:
+        return self.settings.client_id
+
     def _require(self) -> None:
         missing = [n for n in ("client_id", "client_secret", "org_id") if not getattr(self.settings, n)]
         if missing:

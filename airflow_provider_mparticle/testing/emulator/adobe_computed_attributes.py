@@ -26,6 +26,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError, read_json
+from airflow_provider_mparticle.testing.emulator.state import iso
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -225,7 +226,7 @@ class AdobeComputedAttributesBackend:
             ca.status = self.settings.final_status
             ca.progress = None
             if ca.status == "PROCESSED":
-                ca.last_evaluation_ts = _iso(now)
+                ca.last_evaluation_ts = iso(now, zone=False)
         elif fraction >= 0.5:
             ca.status = "PROCESSING"
         elif fraction > 0:
@@ -373,12 +374,6 @@ class AdobeComputedAttributesBackend:
             "computedAttributes": chosen,
             "_page": {"offset": offset, "limit": limit, "count": len(chosen), "totalCount": total},
         }
-
-
-def _iso(ts: float) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
 
 
 def _int_param(query: dict[str, list[str]], name: str, default: int) -> int:

@@ -19,6 +19,7 @@ from airflow_provider_mparticle.testing.emulator.errors import (
     not_found,
     read_json,
 )
+from airflow_provider_mparticle.testing.emulator.state import iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,10 +62,6 @@ def parse_iso(value: Any) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _is_number(value: Any) -> bool:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import ast
 import copy
-import datetime as dt
 import json
 import math
 from collections import deque
@@ -40,6 +39,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError, bad_request, read_json
+from airflow_provider_mparticle.testing.emulator.state import iso
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -60,10 +60,6 @@ UNSUPPORTED_KEYWORDS = {
 BATCH_ENVIRONMENTS = {"unknown", "development", "production"}
 COUNTED_METHODS = {"GET", "POST", "PATCH"}
 WINDOW_SECONDS = 60.0
-
-
-def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class SchemaErrors(EmulatorHTTPError):

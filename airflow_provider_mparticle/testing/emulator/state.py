@@ -7,6 +7,7 @@ registers it on :class:`EmulatorState`; ``reset()`` resets them all.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import math
@@ -61,6 +62,16 @@ class EmulatorSettings:
             setattr(self, key, type(getattr(self, key))(value))
         if self.progress_mode not in ("immediate", "reads", "seconds"):
             raise EmulatorHTTPError(400, "progress_mode must be one of immediate, reads, seconds.")
+
+
+def iso(ts: float, zone: bool = True) -> str:
+    """An epoch time as ISO 8601 UTC with milliseconds: ``...Z``, or without a zone (Adobe's form).
+
+    :param ts: seconds since the epoch.
+    :param zone: end with ``Z`` (mParticle's APIs) or with no zone at all (Adobe Experience Platform).
+    """
+    text = dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")
+    return text + "Z" if zone else text
 
 
 class Clock:

@@ -28,6 +28,7 @@ from airflow_provider_mparticle.testing.emulator.errors import (
     not_found,
     read_json,
 )
+from airflow_provider_mparticle.testing.emulator.state import iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -43,10 +44,6 @@ PROVIDERS = {"Snowflake", "BigQuery", "Redshift", "Databricks"}
 MAX_ACTIVE_PIPELINES = 5
 OUTCOMES = {"success", "failed", "stopped"}
 CONTROL = "/_emulator/warehouse-sync"
-
-
-def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_iso(value: str) -> float:
