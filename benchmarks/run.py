@@ -1,15 +1,21 @@
-"""``python -m benchmarks.run [name ...]``: run the named benchmarks (default: all) and print their tables."""
+"""``python -m benchmarks.run [name ...]``: run the named benchmarks (default: seeding, import_time)."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 
-BENCHMARKS = {"seeding": "benchmarks.seeding", "import_time": "benchmarks.import_time"}
+BENCHMARKS = {
+    "seeding": "benchmarks.seeding",
+    "import_time": "benchmarks.import_time",
+    # Only the shards and client-CPU part of "seeding" (which runs it too): for iterating on pacing.
+    "seeding_scale": "benchmarks.seeding_scale",
+}
+DEFAULT = ["seeding", "import_time"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    names = (argv if argv is not None else sys.argv[1:]) or list(BENCHMARKS)
+    names = (argv if argv is not None else sys.argv[1:]) or DEFAULT
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"Unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)
