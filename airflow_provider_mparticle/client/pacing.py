@@ -324,7 +324,7 @@ class Pacer:
         # Never far above what is actually delivered (a load short of threads or rows), nor below the floor.
         measured = self.measured_rate(now)
         if measured > 0:
-            self.rate = min(self.rate, max(3.0 * measured, 100.0))
+            self.rate = min(self.rate, max(2.0 * measured, self.tuning.initial_rate))
         if self.ceiling is not None:
             # Growth past the ceiling would only delay the reaction to congestion.
             self.rate = min(self.rate, 1.2 * self.ceiling)
