@@ -70,8 +70,8 @@ class PacerTuning:
 
     initial_rate: float = 250.0
     ramp_seconds: float = 0.3
-    ramp_until_used: float = 15.0
-    target_used: float = 40.0
+    ramp_until_used: float = 10.0
+    target_used: float = 30.0
     full_below: float = 5.0
     level_gain: float = 8.0
     trend_gain: float = 4.0
