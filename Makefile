@@ -39,9 +39,11 @@ reliability: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python .ci/demo.py
 
-# A real deployment: PostgreSQL, api-server, scheduler, dag-processor, triggerer (restarted mid-wait).
+# A real deployment: PostgreSQL, api-server, scheduler, dag-processor, triggerer (restarted mid-wait);
+# then the emulator's console in headless Chromium (screenshots in artifacts/browser/).
 e2e: $(STAMP)
 	$(BIN)/python .ci/e2e.py
+	$(BIN)/python .ci/browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -1,12 +1,15 @@
 """`make demo`: run the example DAGs end to end against the emulator and say what happened.
 
 Airflow runs as `airflow dags test` with a fresh SQLite metadata DB in `.airflow-demo/`; the emulator
-runs in this process on a free loopback port and is stopped on exit, also on failure. Exit status is
+runs in this process on a free loopback port. At the end the demo prints the address of the emulator's
+console (`/_emulator/ui`) and, when run from a terminal, keeps the emulator up until Enter is pressed;
+run without one (CI), it stops at once. The emulator is stopped on exit, also on failure. Exit status is
 non-zero if any DAG run failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -19,6 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 HOME = ROOT / ".airflow-demo"
 LOGS = HOME / "demo-logs"
+CONSOLE = "/_emulator/ui"
 
 
 def airflow(
@@ -104,6 +108,16 @@ def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
     print(f"  Airflow home (SQLite metadata DB, task logs): {HOME.relative_to(ROOT)}/")
 
 
+def wait_for_enter(console: str) -> None:
+    """Keep the emulator up for a look at its console; a run without a terminal (CI) goes straight on."""
+    print(f"\nEmulator console: {console}")
+    if not sys.stdin.isatty():
+        print("Not interactive: stopping the emulator.")
+        return
+    with contextlib.suppress(EOFError, KeyboardInterrupt):
+        input("The emulator keeps running; press Enter to stop it. ")
+
+
 def main() -> int:
     from airflow_provider_mparticle.testing.emulator import EmulatorServer
     from airflow_provider_mparticle.testing.examples import create_example_warehouse
@@ -112,7 +126,7 @@ def main() -> int:
     LOGS.mkdir(parents=True)
     results: dict[str, tuple[str, float]] = {}
     with EmulatorServer(propagation_seconds=0, progress_mode="reads", progress_steps=2) as server:
-        print(f"mParticle emulator on {server.url}")
+        print(f"mParticle emulator on {server.url} (console: {server.url + CONSOLE})")
         env = {
             **os.environ,
             "AIRFLOW_HOME": str(HOME),
@@ -143,6 +157,7 @@ def main() -> int:
             airflow(args, env, LOGS / f"{dag_id}.log")
             results[dag_id] = (dag_run_state(dag_id, env), time.monotonic() - started)
         summarize(server, results)
+        wait_for_enter(server.url + CONSOLE)
     failed = [d for d, (state, _) in results.items() if state != "success"]
     if failed:
         print(f"\nFailed: {', '.join(failed)}; see the logs above.")

@@ -8,10 +8,11 @@ import sys
 BENCHMARKS = {
     "seeding": "benchmarks.seeding",
     "import_time": "benchmarks.import_time",
+    "triggers": "benchmarks.triggers",
     # Only the shards and client-CPU part of "seeding" (which runs it too): for iterating on pacing.
     "seeding_scale": "benchmarks.seeding_scale",
 }
-DEFAULT = ["seeding", "import_time"]
+DEFAULT = ["seeding", "import_time", "triggers"]
 
 
 def main(argv: list[str] | None = None) -> int:

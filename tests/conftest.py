@@ -96,3 +96,11 @@ class RecordingTaskInstance:
 @pytest.fixture
 def task_context():
     return {"ti": RecordingTaskInstance(), "ds": "2026-03-01"}
+
+
+@pytest.fixture(autouse=True)
+def _fresh_connection_cache():
+    """Tests change connections between runs: forget the connections triggers looked up before."""
+    from airflow_provider_mparticle.hooks.base import CONNECTION_SETTINGS_CACHE
+
+    CONNECTION_SETTINGS_CACHE.clear()

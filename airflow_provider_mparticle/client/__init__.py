@@ -94,13 +94,24 @@ class MParticleClient:
 
 
 class AsyncMParticleClient:
-    """Asynchronous client of one mParticle workspace (used by triggers); same attributes as the sync one."""
+    """Asynchronous client of one mParticle workspace (used by triggers); same attributes as the sync one.
+
+    :param settings: credentials, hosts, timeouts and retries.
+    :param pool_size: pooled connections per host.
+    :param on_retry: called with the error and the wait before each retry.
+    :param shared: share the process's HTTP client (pool, TLS context) for these settings on this event
+        loop with the other clients built so; :meth:`aclose` gives it back. Build it inside the loop.
+    """
 
     def __init__(
-        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
+        self,
+        settings: ClientSettings,
+        pool_size: int = 16,
+        on_retry: RetryObserver | None = None,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
-        self.transport = AsyncTransport(settings, pool_size=pool_size, on_retry=on_retry)
+        self.transport = AsyncTransport(settings, pool_size=pool_size, on_retry=on_retry, shared=shared)
 
     @cached_property
     def seeding(self) -> AsyncSeedingApi:

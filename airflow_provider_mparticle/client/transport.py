@@ -7,6 +7,7 @@ error mapping.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ from airflow_provider_mparticle.client.core import (
     retry_arguments,
 )
 from airflow_provider_mparticle.client.errors import MParticleAuthError, MParticleTransportError
+from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
 from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
 
 if TYPE_CHECKING:
@@ -174,7 +176,12 @@ class SyncTransport:
 
 
 class AsyncTransport:
-    """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`."""
+    """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`.
+
+    :param shared: use the process's ``httpx.AsyncClient`` for these credentials and options on the
+        running event loop (see :mod:`~airflow_provider_mparticle.client.shared`) instead of building
+        one; :meth:`aclose` then gives it back. Needs a running loop and a hashable ``auth``.
+    """
 
     def __init__(
         self,
@@ -182,23 +189,21 @@ class AsyncTransport:
         pool_size: int = 16,
         on_retry: RetryObserver | None = None,
         auth: AuthProvider | None = None,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
         self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
         self.stats = TransportStats()
         self.on_retry = on_retry
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0)),
-            limits=httpx.Limits(max_connections=pool_size, max_keepalive_connections=pool_size),
-            verify=settings.verify,
-            follow_redirects=False,
-            # In httpx 0.28 trust_env means environment proxies (HTTP(S)_PROXY, NO_PROXY) and
-            # SSL_CERT_FILE / SSL_CERT_DIR only: ~/.netrc applies solely through an explicit NetRCAuth.
-            trust_env=True,
-        )
+        options = HttpClientOptions(timeout=settings.timeout, verify=settings.verify, pool_size=pool_size)
+        self._lease = SHARED_HTTP_CLIENTS.lease(self.auth, options) if shared else None
+        self.client = self._lease.client if self._lease is not None else options.build()
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self._lease is not None:
+            await self._lease.aclose()
+        else:
+            await self.client.aclose()
 
     async def __aenter__(self) -> AsyncTransport:
         return self
@@ -254,10 +259,14 @@ class AsyncTransport:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         params: Any = dict(request.params) if request.params else None
+        # A shared pool admits as many requests as it has connections: httpcore scans its whole queue
+        # on every pool event, so a thousand queued requests cost quadratic CPU on the loop.
+        admission = self._lease.slots if self._lease is not None else contextlib.nullcontext()
         try:
-            answer = await self.client.request(
-                request.method, request.url, params=params, content=request.body_bytes(), headers=headers
-            )
+            async with admission:
+                answer = await self.client.request(
+                    request.method, request.url, params=params, content=request.body_bytes(), headers=headers
+                )
         except httpx.HTTPError as error:
             raise MParticleTransportError(
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from airflow.sdk import BaseHook
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from airflow.sdk import Connection
 
@@ -31,6 +34,52 @@ def number_extra(extra: dict[str, Any], name: str, default: float) -> float:
         raise MParticleConfigError(f"Connection extra {name!r} must be a number, got {value!r}.") from None
 
 
+#: seconds a connection read by one trigger is reused by the other triggers of the process
+CONNECTION_CACHE_SECONDS = 30.0
+
+
+class _ConnectionSettingsCache:
+    """Client settings per (hook class, connection id), shared by the triggers of a process for a while.
+
+    A triggerer starting a thousand waits on one connection looks it up once. Callers queue on a lock
+    rather than await one shared result: a lock wakes one waiter at a time, so the waits resume one per
+    loop iteration instead of all in the same one (which held the loop for a third of a second at 300
+    waits). A caller cancelled while looking up leaves the look-up to the next one; failures are not
+    kept.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[tuple[type, str], tuple[float, Any]] = {}
+        self._locks: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[type, str], asyncio.Lock]
+        ] = weakref.WeakKeyDictionary()
+
+    def _fresh(self, key: tuple[type, str]) -> tuple[bool, Any]:
+        cached = self._values.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return True, cached[1]
+        return False, None
+
+    async def get(self, key: tuple[type, str], load: Callable[[], Awaitable[Any]]) -> Any:
+        found, value = self._fresh(key)
+        if found:
+            return value
+        lock = self._locks.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
+        async with lock:
+            found, value = self._fresh(key)
+            if not found:
+                value = await load()
+                self._values[key] = (time.monotonic() + CONNECTION_CACHE_SECONDS, value)
+            return value
+
+    def clear(self) -> None:
+        """Forget every cached connection (tests that change a connection between runs call this)."""
+        self._values.clear()
+
+
+CONNECTION_SETTINGS_CACHE = _ConnectionSettingsCache()
+
+
 class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
     """A hook that reads client settings from its connection once and hands out sync and async clients.
 
@@ -46,6 +95,8 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
     #: pool sizes when the caller gives none
     default_pool_size = 4
     default_async_pool_size = 4
+    #: connections of the pool shared by the async clients of a process (one per settings and loop)
+    shared_pool_size = 100
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -76,10 +127,17 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         return self._settings
 
     async def aget_settings(self) -> SettingsT:
-        """Client settings, looking the connection up without blocking the event loop (for triggers)."""
+        """Client settings, looking the connection up without blocking the event loop (for triggers).
+
+        The look-up is shared with the process's other hooks of this class for the same connection for
+        :data:`CONNECTION_CACHE_SECONDS`, so a triggerer resuming many waits asks for it once.
+        """
         if self._settings is None:
-            conn = await self.aget_connection(self._conn_id)
-            self._settings = self.settings_from_connection(conn)
+
+            async def load() -> SettingsT:
+                return self.settings_from_connection(await self.aget_connection(self._conn_id))
+
+            self._settings = await CONNECTION_SETTINGS_CACHE.get((type(self), self._conn_id), load)
         return self._settings
 
     def get_client(self, pool_size: int | None = None, on_retry: RetryObserver | None = None) -> ClientT:
@@ -94,15 +152,27 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
             on_retry=on_retry or self._log_retry,
         )
 
-    async def aget_client(self, pool_size: int | None = None) -> AsyncClientT:
+    async def aget_client(self, pool_size: int | None = None, shared: bool = True) -> AsyncClientT:
         """An asynchronous client (for triggers); the caller closes it with ``aclose()``.
 
-        :param pool_size: connections kept per host (default: the hook's ``default_async_pool_size``).
+        By default the client shares the process's HTTP connection pool and TLS context for this
+        connection's settings on the running event loop (and the OAuth token, which is cached per
+        process): a triggerer running a thousand waits holds one pool, not a thousand. ``aclose()`` gives
+        the pool back; the last one closes it.
+
+        :param pool_size: connections kept per host (default: ``shared_pool_size`` when shared,
+            ``default_async_pool_size`` otherwise).
+        :param shared: False builds a private pool, closed by ``aclose()``.
         """
+        from airflow_provider_mparticle.client.shared import aprepare_tls
+
+        if pool_size is None:
+            pool_size = self.shared_pool_size if shared else self.default_async_pool_size
+        settings = await self.aget_settings()
+        # The first TLS context of the process takes ~0.1 s to build: not on the loop.
+        await aprepare_tls(getattr(settings, "verify", True))
         return self.async_client_class()(
-            await self.aget_settings(),
-            pool_size=self.default_async_pool_size if pool_size is None else pool_size,
-            on_retry=self._log_retry,
+            settings, pool_size=pool_size, on_retry=self._log_retry, shared=shared
         )
 
     def _log_retry(self, error: BaseException, wait: float) -> None:

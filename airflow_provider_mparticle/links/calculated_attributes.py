@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
+from airflow_provider_mparticle.links import emulator_console_url
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
     from airflow.sdk.types import TaskInstanceKey
@@ -23,9 +25,22 @@ DEFAULT_URL_TEMPLATE = (
 )
 
 
-def calculated_attribute_url(workspace_id: str, ca_id: int, name: str = "") -> str:
-    """The mParticle UI page of a calculated attribute."""
+def calculated_attribute_url(
+    workspace_id: str, ca_id: int, name: str = "", api_url: str | None = None
+) -> str:
+    """The mParticle UI page of a calculated attribute, or its emulator console page.
+
+    :param workspace_id: the workspace.
+    :param ca_id: the calculated attribute's id.
+    :param name: its name.
+    :param api_url: the connection's Platform API override: when it is the emulator, the link opens the
+        emulator's console.
+    """
     from airflow.sdk import conf
+
+    console = emulator_console_url(api_url)
+    if console is not None:
+        return f"{console}/calculated-attributes/{int(ca_id)}"
 
     template = conf.get("mparticle", "calculated_attribute_url_template", fallback=DEFAULT_URL_TEMPLATE)
     return template.format(
@@ -44,9 +59,18 @@ class MParticleCalculatedAttributeLink(BaseOperatorLink):
         return XCom.get_value(ti_key=ti_key, key=XCOM_URL_KEY) or ""
 
 
-def publish_calculated_attribute(context: Context, workspace_id: str, ca_id: int, name: str) -> str:
-    """Push the calculated attribute's id, name and UI URL to XCom (the link reads the URL back)."""
-    url = calculated_attribute_url(workspace_id, ca_id, name)
+def publish_calculated_attribute(
+    context: Context, workspace_id: str, ca_id: int, name: str, api_url: str | None = None
+) -> str:
+    """Push the calculated attribute's id, name and UI URL to XCom (the link reads the URL back).
+
+    :param context: the task's context.
+    :param workspace_id: the workspace.
+    :param ca_id: the calculated attribute's id.
+    :param name: its name.
+    :param api_url: the connection's Platform API override (the emulator's console gets the link).
+    """
+    url = calculated_attribute_url(workspace_id, ca_id, name, api_url)
     ti = context["ti"]
     ti.xcom_push(key=XCOM_URL_KEY, value=url)
     ti.xcom_push(key=XCOM_ID_KEY, value=int(ca_id))

@@ -195,14 +195,20 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
                 if existing is None:
                     ca_id = api.create(spec.name, spec.draft_definition, spec.description)
                     action = "created"
-                    publish_calculated_attribute(context, workspace, ca_id, spec.name)
+                    publish_calculated_attribute(
+                        context, workspace, ca_id, spec.name, api_url=client.settings.api_url
+                    )
                     self.log.info("Created calculated attribute %r (id %s).", spec.name, ca_id)
                 else:
                     ca_id = existing.id
-                    publish_calculated_attribute(context, workspace, ca_id, existing.name)
+                    publish_calculated_attribute(
+                        context, workspace, ca_id, existing.name, api_url=client.settings.api_url
+                    )
                     action = self._update(api, existing, spec, definitions_equal, seed_deleting_changes)
                     if action == "updated":
-                        publish_calculated_attribute(context, workspace, ca_id, spec.name)
+                        publish_calculated_attribute(
+                            context, workspace, ca_id, spec.name, api_url=client.settings.api_url
+                        )
             except MParticleValidationError as error:
                 raise MParticleTaskFailure(
                     f"mParticle refused calculated attribute {spec.name!r}: {'; '.join(error.messages) or error}"
@@ -307,7 +313,9 @@ class _OneCalculatedAttributeOperator(BaseOperator):
         from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
 
         ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
-        publish_calculated_attribute(context, client.settings.require_workspace(), ca.id, ca.name)
+        publish_calculated_attribute(
+            context, client.settings.require_workspace(), ca.id, ca.name, api_url=client.settings.api_url
+        )
         return ca
 
 

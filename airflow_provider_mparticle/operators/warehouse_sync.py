@@ -135,7 +135,9 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         ti = context.get("ti")
         if ti is not None:
             # Pushed first, so the link works while the run is going and when it fails.
-            url = pipeline_url(self.hook.settings.workspace_id, self.pipeline_id)
+            url = pipeline_url(
+                self.hook.settings.workspace_id, self.pipeline_id, api_url=self.hook.settings.api_url
+            )
             ti.xcom_push(key=PIPELINE_URL_XCOM_KEY, value=url)
         try:
             return self.execute_resumable(context)
@@ -315,7 +317,10 @@ class _PipelineStateOperator(BaseOperator):
         ti = context.get("ti")
         if ti is not None:
             ti.xcom_push(
-                key=PIPELINE_URL_XCOM_KEY, value=pipeline_url(hook.settings.workspace_id, self.pipeline_id)
+                key=PIPELINE_URL_XCOM_KEY,
+                value=pipeline_url(
+                    hook.settings.workspace_id, self.pipeline_id, api_url=hook.settings.api_url
+                ),
             )
         with hook.get_client() as client:
             try:

@@ -108,7 +108,11 @@ class MParticleCalculationSensor(MParticleBaseSensor):
         if self._resolved is None:
             self._resolved = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
             publish_calculated_attribute(
-                context, client.settings.require_workspace(), self._resolved.id, self._resolved.name
+                context,
+                client.settings.require_workspace(),
+                self._resolved.id,
+                self._resolved.name,
+                api_url=client.settings.api_url,
             )
         ca = self._resolved
         try:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client import MParticleClient
     from airflow_provider_mparticle.client.warehouse_sync import Pipeline
+    from airflow_provider_mparticle.testing.emulator import EmulatorControl
 
 CONNECTION = {
     "id": "example-snowflake-connection",
@@ -109,3 +110,86 @@ def create_example_warehouse(path: str, customers: int = 1000) -> dict[str, Any]
             [(i, f"c{i}", round(i * 1.5, 2)) for i in range(1, customers + 1)],
         )
     return {"conn_type": "sqlite", "host": path}
+
+
+# --- A populated workspace (console screenshots, snapshot tests) -------------------------------------
+
+PURCHASE_POINT: dict[str, Any] = {
+    "description": "A purchase with its order total",
+    "match": {
+        "type": "custom_event",
+        "criteria": {"event_name": "Purchase", "custom_event_type": "transaction"},
+    },
+    "validator": {
+        "type": "json_schema",
+        "definition": {
+            "properties": {
+                "data": {
+                    "properties": {
+                        "custom_attributes": {
+                            "properties": {"total": {"type": "number"}},
+                            "required": ["total"],
+                        }
+                    }
+                }
+            }
+        },
+    },
+}
+
+
+def seed_users(client: MParticleClient, name: str, count: int) -> None:
+    """Seed ``count`` users (``customer_id`` c1..cN, value = 10 x N) into the sum attribute ``name``."""
+    cutoff = LTV_DEFINITION["seeding"]["cutoff_date"][:10]
+    users = [
+        {
+            "environment": "development",
+            "identities": {"customer_id": f"c{i}"},
+            "calculated_attributes": {
+                "workspace": [
+                    {
+                        "attribute_name": name,
+                        "calculation_type": "sum",
+                        "cutoff_date": cutoff,
+                        "seed": {"value": i * 10},
+                    }
+                ]
+            },
+        }
+        for i in range(1, count + 1)
+    ]
+    for start in range(0, len(users), 100):
+        client.seeding.seed_users(users[start : start + 100])
+
+
+def create_example_workspace(client: MParticleClient, control: EmulatorControl) -> None:
+    """Fill an emulator (reset, no propagation delay) with one of each thing its console shows.
+
+    An active, part-calculated 'LTV' with 25 seeded users, a draft 'Orders', a pipeline with a
+    successful and a failed run, and a data plan with two versions.
+    """
+    ltv = create_ltv_attribute(client)
+    seed_users(client, "LTV", 25)
+    client.calculated_attributes.activate(ltv)
+    client.calculated_attributes.calculation_status(ltv)
+    client.calculated_attributes.create("Orders", {**LTV_DEFINITION, "calculation_type": "count"})
+    settings = control.configure()
+    control.configure(progress_mode="immediate")
+    try:
+        pipeline = create_pipeline(client)
+        control.plan_pipeline_runs(pipeline.id, successful_records=1200, failed_records=3)
+        client.warehouse_sync.trigger(pipeline.id)
+        control.plan_pipeline_runs(
+            pipeline.id, outcome="failed", errors=["Warehouse query timed out."], successful_records=0
+        )
+        client.warehouse_sync.trigger(pipeline.id)
+        client.warehouse_sync.report(pipeline.id)  # observed, so the failed run ends now
+    finally:
+        control.configure(progress_mode=settings["progress_mode"])
+    versions = [
+        {"version": n, "activated_environment": env, "version_document": {"data_points": [PURCHASE_POINT]}}
+        for n, env in ((1, "production"), (2, "development"))
+    ]
+    client.data_planning.create_plan(
+        {"data_plan_id": "web_events", "data_plan_name": "Web Events", "data_plan_versions": versions}
+    )

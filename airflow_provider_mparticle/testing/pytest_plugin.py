@@ -4,15 +4,22 @@ Registered through the ``pytest11`` entry point, so installing the provider make
 
 - ``mparticle_emulator_server``: one emulator per test session on a free loopback port;
 - ``mparticle_emulator``: the same server, reset before each test (no propagation delay, calculations
-  done after three reads);
+  done after three reads), then set to the saved workspace of the test's
+  ``@pytest.mark.mparticle_workspace("file.json")`` marker if it has one (a file written by
+  ``EmulatorControl.save_snapshot``, relative to the test module's folder);
 - ``mparticle_conn_id``: an ``mparticle_default`` connection pointed at it (``AIRFLOW_CONN_...``);
 - ``adobe_aep_settings`` / ``adobe_aep_conn_id``: the same for Adobe Experience Platform
   (``adobe_aep_default``), served by the same emulator.
+
+``--mparticle-journal-dir DIR`` writes each test's request journal to ``DIR/<test id>.jsonl`` after the
+test (secrets masked), for assertions or a CI artifact; ``read_journal`` reads one back.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,6 +32,23 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.testing.emulator import EmulatorServer
 
 TEST_SETTINGS: dict[str, Any] = {"propagation_seconds": 0.0, "progress_mode": "reads", "progress_steps": 3}
+WORKSPACE_MARKER = "mparticle_workspace"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--mparticle-journal-dir",
+        default=None,
+        help="write the mParticle emulator's request journal of each test to DIR/<test id>.jsonl",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{WORKSPACE_MARKER}(snapshot): start the test's mParticle emulator from a saved workspace "
+        "(a snapshot file, relative to the test module, or a snapshot dict)",
+    )
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +60,28 @@ def mparticle_emulator_server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def mparticle_emulator(mparticle_emulator_server: EmulatorServer) -> EmulatorServer:
-    """The session's emulator, reset to a clean state (and the tokens it had issued forgotten)."""
+def mparticle_emulator(
+    mparticle_emulator_server: EmulatorServer, request: pytest.FixtureRequest
+) -> Iterator[EmulatorServer]:
+    """The session's emulator, reset to a clean state (and the tokens it had issued forgotten) or to the
+    test's ``mparticle_workspace``."""
     from airflow_provider_mparticle.client.tokens import clear_token_cache
 
-    mparticle_emulator_server.control.reset()
+    control = mparticle_emulator_server.control
+    control.reset()
     clear_token_cache()
-    return mparticle_emulator_server
+    marker = request.node.get_closest_marker(WORKSPACE_MARKER)
+    if marker is not None:
+        snapshot = marker.args[0] if marker.args else marker.kwargs["snapshot"]
+        if not isinstance(snapshot, dict):
+            snapshot = Path(request.path).parent / snapshot
+        control.restore(snapshot)
+    yield mparticle_emulator_server
+    journal_dir = request.config.getoption("--mparticle-journal-dir")
+    if journal_dir:
+        Path(journal_dir).mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.nodeid).strip("_")
+        control.export_journal(Path(journal_dir) / f"{name}.jsonl")
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ def test_extra_link_and_xcom_of_the_example_run(airflow_db, mparticle_conn_id, m
         ]
     assert emitted == ["mparticle://1/calculated-attributes/Lifetime%20value"]
     link = values[("wait_for_calculation", "_link_MParticleCalculatedAttributeLink")]
-    assert link == "https://app.mparticle.com/audiences/calculated-attributes/1?workspaceId=1"
+    # The connection points at the emulator: the link opens its console.
+    assert link == f"{mparticle_emulator.url}/_emulator/ui/calculated-attributes/1"
     assert values[("ensure_calculated_attribute", "calculated_attribute_name")] == "Lifetime value"
     assert values[("ensure_calculated_attribute", "return_value")] == 1

@@ -23,7 +23,7 @@ def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
     assert sync.xcom_pull(task_ids="sync_users_from_warehouse")["successful_records"] == 250
     assert sync.xcom_pull(task_ids="report_counts") == "run 1: 250 synced, 2 failed"
     url = sync.xcom_pull(task_ids="sync_users_from_warehouse", key="mparticle_pipeline_url")
-    assert url.endswith("/warehouse-sync/example-pipeline?workspaceId=1")
+    assert url == f"{mparticle_emulator.url}/_emulator/ui/pipelines#example-pipeline"
     assert len(control.pipeline_triggers("example-pipeline")) == 1
 
     # dag.test() runs tasks with a real task_state_store: the run id was kept for a retry to reconnect.

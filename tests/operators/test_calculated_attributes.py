@@ -49,7 +49,7 @@ def test_ensure_creates_then_is_a_no_op(mparticle_conn_id, mparticle_emulator, t
     assert (ca["id"], ca["name"], ca["description"]) == (ca_id, "LTV", "Lifetime value")
     xcom = task_context["ti"].xcom
     assert (xcom[XCOM_ID_KEY], xcom[XCOM_NAME_KEY]) == (ca_id, "LTV")
-    assert xcom[XCOM_URL_KEY].endswith(f"/calculated-attributes/{ca_id}?workspaceId=1")
+    assert xcom[XCOM_URL_KEY] == f"{mparticle_emulator.url}/_emulator/ui/calculated-attributes/{ca_id}"
     assert xcom["calculated_attribute"] == {
         "id": ca_id, "name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "action": "created",
     }  # fmt: skip

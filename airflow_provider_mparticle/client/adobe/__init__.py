@@ -76,11 +76,19 @@ class AsyncAdobeClient:
     """Asynchronous client of one AEP sandbox (used by triggers); same attributes as :class:`AdobeClient`."""
 
     def __init__(
-        self, settings: AdobeClientSettings, pool_size: int = 4, on_retry: RetryObserver | None = None
+        self,
+        settings: AdobeClientSettings,
+        pool_size: int = 4,
+        on_retry: RetryObserver | None = None,
+        shared: bool = False,
     ) -> None:
         self.settings = settings
         self.transport = AsyncTransport(
-            settings.transport_settings(), pool_size=pool_size, on_retry=on_retry, auth=AdobeImsAuth(settings)
+            settings.transport_settings(),
+            pool_size=pool_size,
+            on_retry=on_retry,
+            auth=AdobeImsAuth(settings),
+            shared=shared,
         )
 
     @cached_property

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -26,12 +26,12 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError, read_json
-from airflow_provider_mparticle.testing.emulator.state import iso
+from airflow_provider_mparticle.testing.emulator.state import Progress, iso
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
+    from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
 PREFIX = "/_emulator/adobe"
 BASE = "/data/core/ca/attributes"
@@ -186,6 +186,26 @@ class AdobeComputedAttributesBackend:
         self.settings = AdobeSettings()
         self.sandboxes = {}
         self.tokens_issued = 0
+
+    def snapshot(self) -> dict[str, Any]:
+        settings = {k: v for k, v in asdict(self.settings).items() if k not in ("client_id", "client_secret")}
+        return {
+            "settings": settings,
+            "sandboxes": {
+                name: [asdict(ca) for ca in store.values()] for name, store in self.sandboxes.items()
+            },
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        credentials = {"client_id": self.settings.client_id, "client_secret": self.settings.client_secret}
+        self.reset()
+        self.settings.update({**(data.get("settings") or {}), **credentials})
+        for name, items in (data.get("sandboxes") or {}).items():
+            store = self.sandboxes.setdefault(name, {})
+            for item in items:
+                progress = item.pop("progress", None)
+                ca = StoredAttribute(**item, progress=Progress(**progress) if progress else None)
+                store[ca.id] = ca
 
     # --- gateway --------------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ name, calculation type or cutoff date changes, and the propagation delay before 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
@@ -19,14 +19,14 @@ from airflow_provider_mparticle.testing.emulator.errors import (
     not_found,
     read_json,
 )
-from airflow_provider_mparticle.testing.emulator.state import iso
+from airflow_provider_mparticle.testing.emulator.state import Progress, iso
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi import FastAPI
 
-    from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
+    from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
 CALCULATION_TYPES = {
     "count", "sum", "min", "max", "minimum", "maximum", "average", "first_occurrence", "last_occurrence",
@@ -240,6 +240,17 @@ class CalculatedAttributesBackend:
     def reset(self) -> None:
         self.items.clear()
         self.next_id = 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"next_id": self.next_id, "items": [asdict(ca) for ca in self.items.values()]}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.reset()
+        for item in data.get("items") or []:
+            progress = item.pop("calculation", None)
+            ca = StoredCA(**item, calculation=Progress(**progress) if progress else None)
+            self.items[ca.id] = ca
+        self.next_id = int(data.get("next_id") or max(self.items, default=0) + 1)
 
     def by_name(self, name: str) -> StoredCA | None:
         return next((ca for ca in self.items.values() if ca.name == name), None)

@@ -8,7 +8,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError, read_json
-from airflow_provider_mparticle.testing.emulator.state import FaultRule, RateLimiter
+from airflow_provider_mparticle.testing.emulator.state import CREDENTIAL_SETTINGS, FaultRule, RateLimiter
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
 PREFIX = "/_emulator"
+
+
+def _public_settings(state: EmulatorState) -> dict[str, Any]:
+    return {k: v for k, v in vars(state.settings).items() if k not in CREDENTIAL_SETTINGS}
 
 
 async def _json(request: Request) -> dict[str, Any]:
@@ -36,6 +40,17 @@ def register(app: FastAPI, state: EmulatorState) -> None:
     async def reset(request: Request) -> dict[str, Any]:
         state.reset(await _json(request))
         return {"settings": vars(state.settings)}
+
+    @app.get(PREFIX + "/snapshot")
+    async def snapshot() -> JSONResponse:
+        """The whole emulated state (see :meth:`EmulatorState.snapshot`), to save and restore later."""
+        return JSONResponse(state.snapshot())
+
+    @app.post(PREFIX + "/restore")
+    async def restore(request: Request) -> dict[str, Any]:
+        """Replace the whole state with a snapshot; the journal starts empty, credentials stay."""
+        state.restore(await read_json(request))
+        return {"settings": _public_settings(state)}
 
     @app.get(PREFIX + "/config")
     async def get_config() -> dict[str, Any]:

@@ -190,6 +190,18 @@ class DataPlanningBackend:
         self.config = DataPlanningConfig()
         self.window.clear()
 
+    def snapshot(self) -> dict[str, Any]:
+        return {"config": asdict(self.config), "plans": [asdict(plan) for plan in self.plans.values()]}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.reset()
+        self.config = DataPlanningConfig(**(data.get("config") or {}))
+        for item in data.get("plans") or []:
+            # JSON object keys are strings; version numbers are ints.
+            versions = {int(k): StoredVersion(**v) for k, v in (item.pop("versions", None) or {}).items()}
+            plan = StoredPlan(**item, versions=versions)
+            self.plans[plan.plan_id] = plan
+
     @property
     def actor(self) -> str:
         return f"client_id:{self.state.settings.client_id}"

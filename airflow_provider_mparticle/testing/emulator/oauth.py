@@ -25,6 +25,12 @@ class OAuthBackend:
     def reset(self) -> None:
         self.issued = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        return {}  # tokens issued are a count of requests, not workspace data
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.reset()
+
 
 def _oauth_error(status: int, error: str, description: str) -> JSONResponse:
     return JSONResponse({"error": error, "error_description": description}, status_code=status)

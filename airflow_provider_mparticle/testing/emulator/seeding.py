@@ -96,6 +96,14 @@ class SeedingBackend:
         self.accepted_requests = 0
         self.accepted_users = 0
 
+    def snapshot(self) -> dict[str, Any]:
+        return {"seeds": self.seeds, "user_attributes": self.user_attributes}
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.reset()
+        self.seeds.update(data.get("seeds") or {})
+        self.user_attributes.update(data.get("user_attributes") or {})
+
     @property
     def cas(self) -> CalculatedAttributesBackend:
         return self.state.backends["calculated_attributes"]  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
-from airflow_provider_mparticle.testing.emulator.app import create_app
+from airflow_provider_mparticle.testing.emulator.app import create_app, is_loopback
 from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
 from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState
 
@@ -71,14 +71,24 @@ def adobe_connection_json(url: str, state: EmulatorState | None = None) -> dict[
 class EmulatorServer:
     """An emulator served by uvicorn in a daemon thread on a loopback port (0: any free port).
 
-    :param host: loopback address to bind.
+    :param host: address to bind: a loopback one unless ``allow_remote``.
     :param port: port, or 0 for a free one.
+    :param allow_remote: allow a non-loopback ``host``. The emulator accepts any credentials it was
+        configured with and its control plane can change everything: only expose it on a network you trust.
     :param settings: :class:`~airflow_provider_mparticle.testing.emulator.state.EmulatorSettings` fields.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, **settings: Any) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False, **settings: Any
+    ) -> None:
+        if not allow_remote and not is_loopback(host, resolve=True):
+            raise ValueError(
+                f"Refusing to serve the emulator on {host!r}, which is not a loopback address: anyone who "
+                "can reach it can read its journal and change its state. Pass allow_remote=True "
+                "(--allow-remote) to do it anyway."
+            )
         self.host = host
-        self.app = create_app(**settings)
+        self.app = create_app(allow_remote=allow_remote, **settings)
         self.state = self.app.state.emulator
         self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -146,7 +156,16 @@ class EmulatorServer:
 def main(argv: list[str] | None = None) -> None:
     """``mparticle-emulator --host 127.0.0.1 --port N``: serve the emulator until interrupted."""
     parser = argparse.ArgumentParser(prog="mparticle-emulator", description="A local mParticle API emulator.")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1): loopback unless --allow-remote",
+    )
+    parser.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a non-loopback --host (anyone who reaches it can read the journal and change state)",
+    )
     parser.add_argument("--port", type=int, default=8080, help="port (0: a free one, printed at start)")
     parser.add_argument("--workspace-id", default="1")
     parser.add_argument(
@@ -158,15 +177,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--progress-mode", choices=["immediate", "reads", "seconds"], default="seconds")
     parser.add_argument("--progress-steps", type=float, default=30.0)
     args = parser.parse_args(argv)
-    server = EmulatorServer(
-        args.host,
-        args.port,
-        workspace_id=args.workspace_id,
-        propagation_seconds=args.propagation_seconds,
-        progress_mode=args.progress_mode,
-        progress_steps=args.progress_steps,
-    )
-    print(f"mParticle emulator listening on {server.url}", flush=True)
+    try:
+        server = EmulatorServer(
+            args.host,
+            args.port,
+            allow_remote=args.allow_remote,
+            workspace_id=args.workspace_id,
+            propagation_seconds=args.propagation_seconds,
+            progress_mode=args.progress_mode,
+            progress_steps=args.progress_steps,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    print(f"mParticle emulator listening on {server.url} (console: {server.url}/_emulator/ui)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server._server.serve(sockets=[server._socket]))
 

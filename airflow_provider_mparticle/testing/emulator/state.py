@@ -7,6 +7,7 @@ registers it on :class:`EmulatorState`; ``reset()`` resets them all.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import hashlib
 import hmac
@@ -39,7 +40,8 @@ class EmulatorSettings:
     :param progress_mode: how long-running things advance: ``immediate``, ``reads`` or ``seconds``.
     :param progress_steps: reads, or seconds, to go from start to done.
     :param journal_size: requests kept in the journal.
-    :param journal_bodies: keep request bodies in the journal.
+    :param journal_bodies: keep request bodies in the journal (always with secrets masked: see
+        :mod:`~airflow_provider_mparticle.testing.emulator.redaction`).
     """
 
     workspace_id: str = "1"
@@ -234,6 +236,7 @@ class JournalEntry:
     status: int
     body: Any = None
     units: int = 1
+    headers: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -241,6 +244,23 @@ class JournalEntry:
 
 class Backend(Protocol):
     def reset(self) -> None: ...
+
+    def snapshot(self) -> dict[str, Any]:
+        """The backend's workspace data as JSON (no counters of requests seen)."""
+        ...
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace everything with a :meth:`snapshot` (counters start at zero)."""
+        ...
+
+
+SNAPSHOT_FORMAT = "mparticle-emulator-snapshot"
+SNAPSHOT_VERSION = 1
+# Credentials are the running emulator's: a snapshot restored elsewhere keeps that emulator's, so the
+# connections already pointed at it go on working (and a saved file holds no secret).
+# Keyword options of RateLimiter beyond rate and path, kept by snapshots when the limiter has them.
+RATE_LIMIT_OPTIONS = ("acceleration", "percentage_header")
+CREDENTIAL_SETTINGS = ("api_key", "api_secret", "client_id", "client_secret")
 
 
 @dataclass
@@ -273,6 +293,74 @@ class EmulatorState:
         self.seq = 0
         for backend in self.backends.values():
             backend.reset()
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole emulated state as one JSON document: settings (without credentials), clock, faults,
+        latency, rate limit, token revocation and each API's data. The journal and request counters are
+        a record of what was asked, not state, and are left out."""
+        limiter = self.rate_limiter
+        limit = None
+        if limiter is not None:
+            options = {k: getattr(limiter, k) for k in RATE_LIMIT_OPTIONS if hasattr(limiter, k)}
+            limit = {"per_second": limiter.rate, "path": limiter.path, **options}
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "version": SNAPSHOT_VERSION,
+            "taken_at": iso(self.clock.now()),
+            "settings": {k: v for k, v in asdict(self.settings).items() if k not in CREDENTIAL_SETTINGS},
+            "clock_offset": self.clock.offset,
+            "latency_ms": self.latency_ms,
+            "faults": [asdict(rule) for rule in self.faults],
+            "rate_limit": limit,
+            "tokens_not_before": self.tokens_not_before,
+            "backends": {name: backend.snapshot() for name, backend in self.backends.items()},
+        }
+
+    def restore(self, snapshot: Any) -> None:
+        """Replace the whole state with a :meth:`snapshot`; the journal starts empty, credentials stay."""
+        if not isinstance(snapshot, dict) or snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise EmulatorHTTPError(
+                400, f"Not an emulator snapshot (its 'format' must be {SNAPSHOT_FORMAT!r})."
+            )
+        if snapshot.get("version") != SNAPSHOT_VERSION:
+            raise EmulatorHTTPError(
+                400, f"Snapshot version {snapshot.get('version')!r} is not supported (this emulator reads 1)."
+            )
+        parts = snapshot.get("backends") or {}
+        unknown = sorted(set(parts) - set(self.backends))
+        if unknown:
+            raise EmulatorHTTPError(400, f"Snapshot has data for unknown APIs: {', '.join(unknown)}.")
+        credentials = {k: getattr(self.settings, k) for k in CREDENTIAL_SETTINGS}
+        settings = {k: v for k, v in (snapshot.get("settings") or {}).items() if k not in CREDENTIAL_SETTINGS}
+        try:
+            faults = [FaultRule(**rule) for rule in snapshot.get("faults") or []]
+        except TypeError as error:
+            raise EmulatorHTTPError(400, f"Invalid fault rule in snapshot: {error}") from None
+        self.reset({**settings, **credentials})
+        self.clock.offset = float(snapshot.get("clock_offset") or 0.0)
+        self.latency_ms = float(snapshot.get("latency_ms") or 0.0)
+        self.faults.extend(faults)
+        limit = snapshot.get("rate_limit")
+        if limit and limit.get("per_second"):
+            options = {k: limit[k] for k in RATE_LIMIT_OPTIONS if k in limit}
+            self.rate_limiter = RateLimiter(
+                float(limit["per_second"]), str(limit.get("path") or ""), **options
+            )
+        self.tokens_not_before = float(snapshot.get("tokens_not_before") or 0.0)
+        for name, backend in self.backends.items():
+            try:
+                backend.restore(copy.deepcopy(parts.get(name) or {}))
+            except (KeyError, TypeError, ValueError, AttributeError) as error:
+                self.reset({**settings, **credentials})
+                raise EmulatorHTTPError(400, f"Invalid {name} data in snapshot: {error!r}") from None
+
+    def secrets(self) -> tuple[str, ...]:
+        """The credentials' secret halves this emulator accepts (masked wherever the journal meets them)."""
+        found = [self.settings.api_secret, self.settings.client_secret]
+        for backend in self.backends.values():
+            settings = getattr(backend, "settings", None)
+            found.append(getattr(settings, "client_secret", ""))
+        return tuple(s for s in found if s)
 
     def record(self, entry: JournalEntry) -> None:
         if self.journal.maxlen != self.settings.journal_size:

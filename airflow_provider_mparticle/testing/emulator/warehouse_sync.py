@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Request, Response
@@ -28,21 +28,28 @@ from airflow_provider_mparticle.testing.emulator.errors import (
     not_found,
     read_json,
 )
-from airflow_provider_mparticle.testing.emulator.state import iso
+from airflow_provider_mparticle.testing.emulator.redaction import redact_body
+from airflow_provider_mparticle.testing.emulator.state import Progress, iso
+from airflow_provider_mparticle.testing.emulator.warehouse_sync_models import (
+    OUTCOMES,
+    RunPlan,
+    StoredResource,
+    StoredRun,
+    run_plan,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fastapi import FastAPI
 
-    from airflow_provider_mparticle.testing.emulator.state import EmulatorState, Progress
+    from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
 ACTOR = "airflow@emulator.local"
 SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
 SECRET_CONFIG_KEYS = {"password", "service_account_key"}
 PROVIDERS = {"Snowflake", "BigQuery", "Redshift", "Databricks"}
 MAX_ACTIVE_PIPELINES = 5
-OUTCOMES = {"success", "failed", "stopped"}
 CONTROL = "/_emulator/warehouse-sync"
 
 
@@ -54,77 +61,6 @@ def parse_iso(value: str) -> float:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=dt.UTC)
     return parsed.timestamp()
-
-
-@dataclass
-class RunPlan:
-    """How a pipeline's next runs end (set through the control plane)."""
-
-    outcome: str = "success"
-    errors: list[str] = field(default_factory=list)
-    successful_records: int = 100
-    failed_records: int = 0
-    retrying: bool = False
-    hold: bool = False
-
-
-@dataclass
-class StoredRun:
-    id: int
-    pipeline_id: str
-    type: str
-    logical_date: float
-    range_start: float
-    range_end: float
-    progress: Progress
-    plan: RunPlan
-    held: bool = False
-    finished_at: float | None = None
-
-    def fraction(self, now: float, read: bool) -> float:
-        fraction = self.progress.read(now) if read else self.progress.fraction(now)
-        return min(fraction, 0.99) if self.held else fraction
-
-    def status(self, now: float, read: bool = False) -> str:
-        fraction = self.fraction(now, read)
-        if fraction >= 1.0:
-            if self.finished_at is None:
-                self.finished_at = now
-            return self.plan.outcome
-        if fraction <= 0.0:
-            return "queued"
-        if self.plan.retrying and fraction >= 0.5:
-            return "retrying"
-        return "running"
-
-    def as_json(self, now: float, read: bool = True) -> dict[str, Any]:
-        status = self.status(now, read)
-        done = status in OUTCOMES
-        started = self.progress.started_at
-        return {
-            "id": self.id,
-            "pipeline_id": self.pipeline_id,
-            "type": self.type,
-            "status": status,
-            "errors": [{"message": m} for m in self.plan.errors] if status in ("failed", "stopped") else [],
-            "logical_date": iso(self.logical_date),
-            "started_on": iso(started) if status != "queued" else None,
-            "ended_on": iso(self.finished_at or now) if done else None,
-            "range_start": iso(self.range_start),
-            "range_end": iso(self.range_end),
-            "successful_records": self.plan.successful_records if done else 0,
-            "failed_records": self.plan.failed_records if done else 0,
-        }
-
-
-@dataclass
-class StoredResource:
-    """A connection or data model: the body as sent, plus timestamps and an injected fault."""
-
-    body: dict[str, Any]
-    created_on: float
-    modified_on: float | None = None
-    fault: list[str] = field(default_factory=list)
 
 
 class WarehouseSyncBackend:
@@ -139,6 +75,29 @@ class WarehouseSyncBackend:
         self.runs: dict[int, StoredRun] = {}
         self.plans: dict[str, RunPlan] = {}
         self.next_run_id = 1
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            # The API never hands warehouse passwords back, so a snapshot need not hold them either.
+            "connections": {k: redact_body(asdict(v)) for k, v in self.connections.items()},
+            "data_models": {k: asdict(v) for k, v in self.data_models.items()},
+            "pipelines": {k: asdict(v) for k, v in self.pipelines.items()},
+            "runs": [asdict(run) for run in self.runs.values()],
+            "plans": {k: asdict(v) for k, v in self.plans.items()},
+            "next_run_id": self.next_run_id,
+        }
+
+    def restore(self, data: dict[str, Any]) -> None:
+        self.reset()
+        for store in ("connections", "data_models", "pipelines"):
+            getattr(self, store).update({k: StoredResource(**v) for k, v in (data.get(store) or {}).items()})
+        for item in data.get("runs") or []:
+            run = StoredRun(
+                **{**item, "progress": Progress(**item["progress"]), "plan": RunPlan(**item["plan"])}
+            )
+            self.runs[run.id] = run
+        self.plans = {k: RunPlan(**v) for k, v in (data.get("plans") or {}).items()}
+        self.next_run_id = int(data.get("next_run_id") or max(self.runs, default=0) + 1)
 
     @property
     def now(self) -> float:
@@ -472,24 +431,6 @@ class WarehouseSyncBackend:
         }
 
 
-def _plan(body: dict[str, Any], base: RunPlan | None = None) -> RunPlan:
-    base = base or RunPlan()
-    outcome = body.get("outcome", base.outcome)
-    if outcome not in OUTCOMES:
-        raise bad_request(f"outcome must be one of {', '.join(sorted(OUTCOMES))}.")
-    errors = body.get("errors", base.errors)
-    if isinstance(errors, str):
-        errors = [errors]
-    return RunPlan(
-        outcome=outcome,
-        errors=[str(e) for e in errors or []],
-        successful_records=int(body.get("successful_records", base.successful_records)),
-        failed_records=int(body.get("failed_records", base.failed_records)),
-        retrying=bool(body.get("retrying", base.retrying)),
-        hold=bool(body.get("hold", base.hold)),
-    )
-
-
 def register(app: FastAPI, state: EmulatorState) -> None:
     backend = WarehouseSyncBackend(state)
     state.backends["warehouse_sync"] = backend
@@ -650,7 +591,7 @@ def register(app: FastAPI, state: EmulatorState) -> None:
     @app.post(CONTROL + "/pipelines/{item_id}/plan")
     async def set_plan(request: Request, item_id: str) -> dict[str, Any]:
         """How the pipeline's next runs end: outcome, errors, record counts, retrying, hold."""
-        backend.plans[item_id] = _plan(await control_body(request))
+        backend.plans[item_id] = run_plan(await control_body(request))
         return vars(backend.plans[item_id])
 
     @app.post(CONTROL + "/runs/{run_id}/release")
@@ -661,7 +602,7 @@ def register(app: FastAPI, state: EmulatorState) -> None:
             raise not_found(f"Pipeline run {run_id} was not found.")
         body = await control_body(request)
         if body:
-            run.plan = _plan(body, run.plan)
+            run.plan = run_plan(body, run.plan)
         run.held = False
         run.progress.mode = "immediate"
         return run.as_json(backend.now, read=False)
