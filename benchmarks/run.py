@@ -1,4 +1,4 @@
-"""``python -m benchmarks.run [name ...]``: run the named benchmarks (default: seeding, import_time)."""
+"""``python -m benchmarks.run [name ...]``: run the named benchmarks (default: all but seeding_scale)."""
 
 from __future__ import annotations
 
