@@ -80,7 +80,7 @@ class PacerTuning:
     fair_increase: float = 40.0
     growth: float = 0.7
     max_growth: float = 1.0
-    probe_increase: float = 100.0
+    probe_increase: float = 50.0
     throttle_factor: float = 0.7
     min_rate: float = 50.0
     adjust_every: float = 0.05
