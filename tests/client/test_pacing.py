@@ -289,7 +289,7 @@ def test_a_load_under_an_acceleration_limit_pauses_and_loses_nothing(
     from tests.conftest import VALID_DEFINITION
 
     client.calculated_attributes.create("LTV", VALID_DEFINITION)
-    mparticle_emulator.control.set_rate_limit(20_000, path="bulk", acceleration=1000)
+    mparticle_emulator.control.set_rate_limit(20_000, path="bulk", acceleration=100)
     seed = {
         "attribute_name": "LTV",
         "calculation_type": "sum",
@@ -299,13 +299,14 @@ def test_a_load_under_an_acceleration_limit_pauses_and_loses_nothing(
     limits = PackingLimits()
     users = (
         (i, encode_user({"environment": "development", "identities": {"customer_id": f"c{i}"}, "calculated_attributes": {"workspace": [seed]}}, i, limits))
-        for i in range(1, 3001)
+        for i in range(1, 1501)
     )  # fmt: skip
     pacer = Pacer()
     with BulkSeeder(mparticle_settings, concurrency=4, pacer=pacer) as seeder:
         report = seeder.run(pack(users, limits))
-    assert report.users_sent == 3000
-    assert mparticle_emulator.control.seeds_digest("LTV")["users"] == 3000
+    assert report.users_sent == 1500
+    assert mparticle_emulator.control.seeds_digest("LTV")["users"] == 1500
+    # 100 users more per second each second: the first second's 100 leave no room for the start's 250/s.
     statuses = [e["status"] for e in mparticle_emulator.control.journal(path="bulk", bodies=False)]
     assert 429 in statuses
     assert pacer.pauses >= 1
