@@ -4,15 +4,16 @@
 (the mapped shards of one seed, each in its own process) share one budget and know nothing of each
 other, so the pacer steers by what every shard sees alike:
 
-- ``X-mp-rate-limit-percentage-used`` on accepted answers is the workspace's congestion signal. Above a
-  target the rate shrinks in proportion to itself and to the excess; below it the rate grows by an
-  amount that does not depend on the rate (additive increase). Every shard sees the same percentage,
-  so the decrease weighs more on a fast shard than on a slow one and the shards converge on one common
-  rate, whatever their number.
+- ``X-mp-rate-limit-percentage-used`` on accepted answers is the workspace's congestion signal: its
+  level, and its trend (a token bucket drains at the excess of every shard together over the limit).
+  Above a target the rate shrinks in proportion to itself; the rate grows by an amount that grows
+  slower than the rate (its square root). Every shard sees the same percentage, so the decrease weighs
+  more on a fast shard than on a slow one and the shards converge on one common rate.
 - A 429 (``Retry-After``) pauses the whole load, every thread, for the wait it asks for, plus jitter so
   that shards do not come back in lockstep, and cuts the rate. The throttled requests' resends are
-  booked on the same schedule (:meth:`Pacer.hold_retry`), not all at the end of the wait. Without the percentage header (a proxy
-  strips it) the 429s are the only signal: additive increase, multiplicative decrease.
+  booked on the same schedule (:meth:`Pacer.hold_retry`), not all at the end of the wait. Without the
+  percentage header (a proxy strips it) the 429s are the only signal: additive increase near the rate
+  of the last 429, multiplicative decrease.
 - The rate starts low and doubles every ``ramp_seconds`` until the first sign of congestion (slow start):
   mParticle also limits how fast volume grows (``X-mp-rate-limit-exceeded: acceleration``); a 429 of
   that kind ends the doubling and halves the rate, since the workspace still has room.
