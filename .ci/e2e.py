@@ -4,7 +4,10 @@ PostgreSQL on loopback as the metadata DB (installed from Debian's packages if m
 private cluster in a temporary directory), the emulator as mParticle, and Airflow's api-server,
 scheduler, dag-processor and triggerer as separate processes with the LocalExecutor. The example DAGs
 are triggered through the CLI and must all succeed; while a deferrable task waits, the triggerer is
-killed and restarted. Everything is bounded in time and cleaned up, also on failure.
+killed and restarted. Then a seed of 200,000 users is run alone and its task process is SIGKILLed
+part-way: Airflow retries it by itself, and the users sent twice are counted on the emulator and written
+to ``benchmarks/results/reliability.json`` (``users_resent_after_real_kill``, at most 2 x concurrency
+requests' worth of users). Everything is bounded in time and cleaned up, also on failure.
 
 Usage: python .ci/e2e.py [--dags-folder DIR] [--dag DAG_ID[:RESTART_TASK]] ... [--timeout SECONDS]
 """
@@ -16,6 +19,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -26,6 +30,7 @@ import time
 from pathlib import Path
 
 from airflow_provider_mparticle.client import MParticleClient
+from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
 from airflow_provider_mparticle.testing.emulator.server import (
     adobe_connection_json,
     client_settings,
@@ -247,6 +252,144 @@ class Deployment:
         self.postgres.stop()
 
 
+# --- a SIGKILL of the real task process part-way through a seed ------------------------------------
+
+KILL_DAG_ID = "e2e_seed_real_kill"
+KILL_USERS = 200_000
+KILL_CONCURRENCY = 8
+RESEND_BOUND = 2 * KILL_CONCURRENCY * 100  # 2 x concurrency requests of 100 users
+RESULTS = ROOT / "benchmarks" / "results" / "reliability.json"
+BULK = "bulkcalculatedattributes"
+
+KILL_DAG = """
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG
+
+from airflow_provider_mparticle.operators.seeding import MParticleSeedCalculatedAttributesOperator
+
+with DAG(dag_id={dag_id!r}, schedule=None, start_date=dt.datetime(2026, 1, 1), catchup=False, tags=["e2e"]):
+    MParticleSeedCalculatedAttributesOperator(
+        task_id="seed",
+        path={path!r},
+        identities={{"customer_id": "customer_id"}},
+        calculated_attributes=[
+            {{"name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "column": "ltv"}},
+        ],
+        concurrency={concurrency},
+        progress_interval=5,
+        retries=1,
+        retry_delay=dt.timedelta(seconds=2),
+    )
+"""
+
+
+def prepare_kill_dag(dags_folder: Path, work: Path) -> Path:
+    """A copy of the DAGs folder with the kill DAG and its 200,000-user JSON Lines file added."""
+    folder = work / "dags"
+    shutil.copytree(dags_folder, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    source = work / "kill-users.jsonl"
+    with source.open("w") as out:
+        for i in range(1, KILL_USERS + 1):
+            out.write(f'{{"customer_id": "k{i}", "ltv": {i}}}\n')
+    text = KILL_DAG.format(dag_id=KILL_DAG_ID, path=str(source), concurrency=KILL_CONCURRENCY)
+    (folder / f"{KILL_DAG_ID}.py").write_text(text)
+    return folder
+
+
+def task_processes() -> list[int]:
+    """Pids of Airflow task processes: the task runner retitles itself ``airflow worker -- <ti id>``."""
+    pids = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        # LocalExecutor's own workers are "airflow worker -- LocalExecutor ...": match the TI's UUID.
+        if re.fullmatch(r"airflow worker -- [0-9a-f]{8}-[0-9a-f-]{27}\s*", title):
+            pids.append(int(cmdline.parent.name))
+    return pids
+
+
+def accepted_users(control: EmulatorControl) -> int:
+    return sum(e["units"] for e in control.journal(path=BULK, bodies=False) if e["status"] == 202)
+
+
+def real_kill(deployment: Deployment, deadline: float) -> int:
+    """Run the kill DAG alone, SIGKILL its task process part-way, let Airflow retry; returns users resent."""
+    control = EmulatorControl(deployment.emulator_url)
+    control.configure(journal_bodies=False, journal_size=200_000)
+    before = accepted_users(control)
+    while KILL_DAG_ID not in {d["dag_id"] for d in deployment.airflow_json("dags", "list")}:  # type: ignore[union-attr, index]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{KILL_DAG_ID} was not parsed")
+        time.sleep(3)
+    cmd = [*AIRFLOW, "dags", "trigger", KILL_DAG_ID, "-o", "json"]
+    run_id = parse_json_output(run(cmd, env=deployment.env))[0]["dag_run_id"]  # type: ignore[index]
+    log(f"triggered {KILL_DAG_ID}: {run_id}; killing its task process once a quarter of the users is in")
+    while True:
+        sent = accepted_users(control) - before
+        if sent >= KILL_USERS // 4:
+            break
+        if sent >= KILL_USERS or time.monotonic() > deadline:
+            raise RuntimeError(f"the seed was not caught part-way ({sent:,} users accepted)")
+        time.sleep(0.2)
+    pids = task_processes()
+    if len(pids) != 1:
+        raise RuntimeError(f"expected one running task process, found {pids}")
+    os.kill(pids[0], signal.SIGKILL)
+    time.sleep(0.5)  # requests the emulator was answering land in the journal
+    at_kill = accepted_users(control) - before
+    log(f"SIGKILLed task process {pids[0]} after {at_kill:,} users were accepted; Airflow retries it")
+    while True:
+        listing = deployment.airflow_json("dags", "list-runs", KILL_DAG_ID)
+        state = next(r["state"] for r in listing if r["run_id"] == run_id)  # type: ignore[union-attr, index]
+        if state in ("success", "failed"):
+            break
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{KILL_DAG_ID} did not finish: {state}")
+        time.sleep(3)
+    if state != "success":
+        raise RuntimeError(f"{KILL_DAG_ID} ended {state} after the kill")
+    total = accepted_users(control) - before
+    resent = total - KILL_USERS
+    stored = {k for k in control.seeds("LTV") if k.startswith('identities:{"customer_id":"k')}
+    if len(stored) != KILL_USERS:
+        raise RuntimeError(f"{len(stored):,} of {KILL_USERS:,} users stored after the retry")
+    attempts = sorted((deployment.work / "home" / "logs").glob(f"dag_id={KILL_DAG_ID}/**/*.log"))
+    logs = "\n".join(p.read_text(errors="replace") for p in attempts)
+    resumed = re.search(r"Resuming after row ([\d,]+)", logs)
+    writes = re.search(r"([\d,]+) checkpoints stored, ([\d.]+) ms each", logs)
+    details = {
+        "users": KILL_USERS,
+        "concurrency": KILL_CONCURRENCY,
+        "accepted_before_kill": at_kill,
+        "resumed_after_row": int(resumed.group(1).replace(",", "")) if resumed else None,
+        "attempt_logs": len(attempts),
+        "checkpoint_write_ms": float(writes.group(2)) if writes else None,
+        "bound": RESEND_BOUND,
+        "component": "Airflow 3.3 LocalExecutor task process, task_state_store via the supervisor and "
+        "api-server on PostgreSQL",
+    }
+    log(f"real kill: {resent:,} users resent ({details})")
+    record_reliability("users_resent_after_real_kill", resent, details)
+    return resent
+
+
+def record_reliability(key: str, value: int, details: dict[str, object]) -> None:
+    """Merge one figure into the reliability figures file, keeping every other key."""
+    try:
+        results = json.loads(RESULTS.read_text())
+    except (OSError, ValueError):
+        results = {}
+    results[key] = value
+    results.setdefault("details", {})[key] = details
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dags-folder", default=str(ROOT / "example_dags"))
@@ -258,12 +401,18 @@ def main() -> int:
     )
     parser.add_argument("--conf", action="append", default=[], help="DAG_ID=JSON run conf")
     parser.add_argument("--timeout", type=float, default=900)
+    parser.add_argument(
+        "--no-real-kill", action="store_true", help="skip the SIGKILL of a seed's task process"
+    )
     args = parser.parse_args()
     dags = dict(item.partition(":")[::2] for item in args.dag) or dict(DEFAULT_DAGS)
     confs = dict(item.split("=", 1) for item in args.conf)
     work = Path(tempfile.mkdtemp(prefix="mparticle-e2e-"))
     work.chmod(0o755)
-    deployment = Deployment(work, Path(args.dags_folder))
+    dags_folder = Path(args.dags_folder)
+    if not args.no_real_kill:
+        dags_folder = prepare_kill_dag(dags_folder, work)
+    deployment = Deployment(work, dags_folder)
     deadline = time.monotonic() + args.timeout
     ok = False
     try:
@@ -312,6 +461,10 @@ def main() -> int:
         if missing:
             log(f"the triggerer was never restarted during {missing}: the task was not seen deferred")
         log("RESULT: " + ("all DAG runs succeeded" if ok else f"FAILED {states}"))
+        if not args.no_real_kill:
+            resent = real_kill(deployment, deadline)
+            ok = ok and resent <= RESEND_BOUND
+            log(f"RESULT: {resent:,} users resent after a real SIGKILL (bound {RESEND_BOUND:,})")
         return 0 if ok else 1
     except Exception as error:
         log(f"ERROR: {error}")
@@ -321,6 +474,12 @@ def main() -> int:
             for path in sorted(deployment.logs.glob("*.log")):
                 print(f"----- {path.name} (last 40 lines) -----")
                 print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
+            # Task logs of failed attempts: what a failed DAG run says about itself.
+            for path in sorted((work / "home" / "logs").glob("dag_id=*/**/*.log")):
+                text = path.read_text(errors="replace")
+                if '"level":"error"' in text.replace(" ", "") or "Traceback" in text:
+                    print(f"----- {path.relative_to(work)} (last 30 lines) -----")
+                    print("\n".join(text.splitlines()[-30:]))
         deployment.stop()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -59,7 +59,7 @@ with DAG(
     seeded = MParticleSeedCalculatedAttributesOperator(
         task_id="seed_calculated_attribute",
         sql_conn_id=WAREHOUSE_CONN_ID,
-        sql="SELECT mpid, ltv FROM customer_ltv",
+        sql="SELECT mpid, ltv FROM customer_ltv ORDER BY mpid",
         mpid_column="mpid",
         # Name, calculation type and cutoff date as the ensure task found or made them.
         calculated_attributes=[

@@ -34,7 +34,7 @@ with DAG(
     seed_ltv = MParticleSeedCalculatedAttributesOperator.partial(
         task_id="seed_ltv",
         sql_conn_id="mparticle_seed_source",
-        sql="SELECT customer_id, ltv FROM customer_ltv WHERE id > :low AND id <= :high",
+        sql="SELECT customer_id, ltv FROM customer_ltv WHERE id > :low AND id <= :high ORDER BY id",
         calculated_attributes=[
             {"name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "column": "ltv"},
         ],

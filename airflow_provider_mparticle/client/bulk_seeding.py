@@ -19,6 +19,7 @@ Implements the bulk path of https://docs.mparticle.com/developers/calculated-att
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import time
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
 PROPAGATION_MESSAGE = "No matching calculated attribute definition found"
 DEFAULT_MAX_USERS = 100
 DEFAULT_MAX_BYTES = 256_000
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,11 +75,13 @@ class Chunk:
     :param index: position in the load (0, 1, ...).
     :param body: the encoded JSON array.
     :param row_numbers: the source row of each user, in order (for error reports).
+    :param mark: what the caller attached to the chunk's last user (e.g. a digest of the source so far).
     """
 
     index: int
     body: bytes = field(repr=False)
     row_numbers: tuple[int, ...]
+    mark: bytes = field(default=b"", repr=False)
 
     @property
     def users(self) -> int:
@@ -104,24 +108,32 @@ def encode_user(user: Mapping[str, Any], row_number: int, limits: PackingLimits)
     return encoded
 
 
-def pack(users: Iterable[tuple[int, bytes]], limits: PackingLimits, start_index: int = 0) -> Iterator[Chunk]:
-    """Pack (row number, encoded user) pairs into chunks within both limits, in source order."""
+def pack(
+    users: Iterable[tuple[int, bytes] | tuple[int, bytes, bytes]], limits: PackingLimits, start_index: int = 0
+) -> Iterator[Chunk]:
+    """Pack (row number, encoded user[, mark]) tuples into chunks within both limits, in source order.
+
+    A chunk carries the mark of its last user (see :attr:`Chunk.mark`).
+    """
     parts: list[bytes] = []
     rows: list[int] = []
     size = 2  # the brackets
     index = start_index
-    for row_number, encoded in users:
+    mark = b""
+    for item in users:
+        row_number, encoded = item[0], item[1]
         added = len(encoded) + (1 if parts else 0)
         if parts and (len(parts) >= limits.max_users or size + added > limits.max_bytes):
-            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows))
+            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
             index += 1
             parts, rows, size = [], [], 2
             added = len(encoded)
         parts.append(encoded)
         rows.append(row_number)
         size += added
+        mark = item[2] if len(item) == 3 else b""
     if parts:
-        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows))
+        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
 
 
 # --- sending -------------------------------------------------------------------------------------
@@ -207,11 +219,13 @@ class Checkpoint:
     :param last_row: the source row through which everything was accepted (0: nothing yet).
     :param users: users accepted through that row in this attempt.
     :param chunks: chunks accepted through that row in this attempt.
+    :param mark: the mark of the chunk ending at ``last_row`` (see :func:`pack`).
     """
 
     last_row: int
     users: int
     chunks: int
+    mark: bytes = b""
 
 
 @dataclass
@@ -226,6 +240,8 @@ class SeedingReport:
     propagation_retries: int = 0
     duration_seconds: float = 0.0
     last_row: int = 0
+    checkpoints: int = 0
+    checkpoint_write_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -237,11 +253,20 @@ class SeedingReport:
             "propagation_retries": self.propagation_retries,
             "duration_seconds": round(self.duration_seconds, 3),
             "last_row": self.last_row,
+            "checkpoints": self.checkpoints,
+            "checkpoint_write_ms": self.checkpoint_write_ms,
         }
 
 
 class BulkSeeder:
     """Sends chunks with bounded concurrency over one pooled client.
+
+    **Checkpoints.** With ``on_checkpoint``, a background thread stores the acknowledged watermark: as
+    soon as one call returns, the next one is made with the latest watermark (at most one call per
+    ``checkpoint_interval`` seconds). A chunk keeps its sending slot until a stored checkpoint covers it,
+    so at any moment at most ``2 x concurrency`` chunks were sent but not yet checkpointed: that is all a
+    crash (even a SIGKILL) can make a resumed load send again. A slow store slows the load down rather
+    than widening that bound, and the store is never called from the sending loop.
 
     :param settings: client settings (seeding credentials).
     :param concurrency: requests in flight at once (threads; also the connection pool size).
@@ -249,11 +274,13 @@ class BulkSeeder:
     :param propagation_timeout: seconds to keep retrying "No matching calculated attribute definition
         found" (mParticle: definitions take up to five minutes to propagate).
     :param propagation_wait: seconds between two such retries.
-    :param on_progress: called with a :class:`SeedingProgress` every ``progress_interval`` seconds and at the end.
+    :param on_progress: called with a :class:`SeedingProgress` first after ``first_progress`` seconds,
+        then every ``progress_interval`` seconds, and at the end.
     :param progress_interval: seconds between two progress calls.
-    :param on_checkpoint: called with the :class:`Checkpoint` every ``checkpoint_interval`` seconds when it
-        moved, and once at the end (success or failure).
-    :param checkpoint_interval: seconds between two checkpoint calls.
+    :param first_progress: seconds before the first progress call (when shorter than the interval).
+    :param on_checkpoint: stores a :class:`Checkpoint` (called from the checkpoint thread; see above),
+        and once more at the end (success or failure) when the watermark moved.
+    :param checkpoint_interval: minimum seconds between two checkpoint calls (0: back to back).
     :param on_retry: also told of every transport retry (error, wait), for logging.
     :param total_users: users to send, when known (percentage and ETA).
     :param client: an existing client to use instead of building one (its pool should be >= concurrency).
@@ -269,8 +296,9 @@ class BulkSeeder:
         propagation_wait: float = 10.0,
         on_progress: Callable[[SeedingProgress], None] | None = None,
         progress_interval: float = 30.0,
+        first_progress: float = 5.0,
         on_checkpoint: Callable[[Checkpoint], None] | None = None,
-        checkpoint_interval: float = 15.0,
+        checkpoint_interval: float = 0.0,
         on_retry: RetryObserver | None = None,
         total_users: int | None = None,
         client: MParticleClient | None = None,
@@ -283,6 +311,7 @@ class BulkSeeder:
         self.propagation_wait = propagation_wait
         self.on_progress = on_progress
         self.progress_interval = progress_interval
+        self.first_progress = first_progress
         self.on_checkpoint = on_checkpoint
         self.checkpoint_interval = checkpoint_interval
         self.total_users = total_users
@@ -295,14 +324,18 @@ class BulkSeeder:
         self._acked: dict[int, Chunk] = {}
         self._next_index = 0
         self._checkpoint = Checkpoint(0, 0, 0)
-        self._reported_checkpoint: Checkpoint | None = None
         self._users_sent = 0
         self._requests = 0
         self._propagation_retries = 0
         self._propagation_deadline: float | None = None
         self._started = 0.0
         self._next_progress = 0.0
-        self._next_checkpoint = 0.0
+        self._slots = threading.Semaphore(concurrency * 2)
+        # The checkpoint thread: wakes when the watermark moves; ``_stored`` is what it stored last.
+        self._moved = threading.Condition(self._lock)
+        self._writer_done = False
+        self._stored = Checkpoint(0, 0, 0)
+        self.checkpoint_stats = CheckpointStats()
 
     # --- callbacks from the threads ---
 
@@ -348,7 +381,8 @@ class BulkSeeder:
         self.pacer.pause(wait)
         return True
 
-    def _done(self, chunk: Chunk, slots: threading.Semaphore, future: Future[None]) -> None:
+    def _done(self, chunk: Chunk, future: Future[None]) -> None:
+        keep_slot = False
         try:
             if future.cancelled():
                 return
@@ -366,12 +400,40 @@ class BulkSeeder:
                 while self._next_index in self._acked:
                     done = self._acked.pop(self._next_index)
                     checkpoint = Checkpoint(
-                        done.last_row, checkpoint.users + done.users, checkpoint.chunks + 1
+                        done.last_row, checkpoint.users + done.users, checkpoint.chunks + 1, done.mark
                     )
                     self._next_index += 1
                 self._checkpoint = checkpoint
+                # Until a stored checkpoint covers it, an accepted chunk is what a crash would resend.
+                keep_slot = self.on_checkpoint is not None
+                self._moved.notify_all()
         finally:
-            slots.release()
+            if not keep_slot:
+                self._slots.release()
+
+    def _write_checkpoints(self, store: Callable[[Checkpoint], None]) -> None:
+        """The checkpoint thread: store the latest watermark, then release the slots it covers."""
+        while True:
+            with self._lock:
+                while self._checkpoint == self._stored and not self._writer_done:
+                    self._moved.wait()
+                if self._checkpoint == self._stored:
+                    return
+                checkpoint = self._checkpoint
+            started = time.monotonic()
+            try:
+                store(checkpoint)
+            except Exception as error:  # a store failure must not stall the load
+                self.checkpoint_stats.failures += 1
+                _log.warning("Storing the seeding checkpoint failed (%s); the load goes on.", error)
+            self.checkpoint_stats.observe(time.monotonic() - started)
+            with self._lock:
+                covered = checkpoint.chunks - self._stored.chunks
+                self._stored = checkpoint
+            for _ in range(covered):
+                self._slots.release()
+            if self.checkpoint_interval > 0 and not self._writer_done:
+                time.sleep(self.checkpoint_interval)
 
     # --- the main thread ---
 
@@ -400,26 +462,28 @@ class BulkSeeder:
         if self.on_progress is not None and (final or now >= self._next_progress):
             self._next_progress = now + self.progress_interval
             self.on_progress(self.progress())
-        if self.on_checkpoint is not None and (final or now >= self._next_checkpoint):
-            self._next_checkpoint = now + self.checkpoint_interval
-            checkpoint = self.checkpoint
-            if checkpoint != self._reported_checkpoint and (final or checkpoint.chunks):
-                self._reported_checkpoint = checkpoint
-                self.on_checkpoint(checkpoint)
 
     def run(self, chunks: Iterable[Chunk]) -> SeedingReport:
         """Send every chunk (chunk indexes must start at 0 and follow each other).
 
         Stops at the first failure: nothing new is sent, requests in flight finish, the checkpoint is
-        reported, and the error is raised (:class:`SeedingRejectedError`, or the transport's error
+        stored, and the error is raised (:class:`SeedingRejectedError`, or the transport's error
         after its retries).
         """
         self._started = time.monotonic()
-        self._next_progress = self._started + self.progress_interval
-        self._next_checkpoint = self._started + self.checkpoint_interval
-        slots = threading.Semaphore(self.concurrency * 2)
+        self._next_progress = self._started + min(self.first_progress, self.progress_interval)
+        slots = self._slots
         futures: set[Future[None]] = set()
         source_error: BaseException | None = None
+        writer: threading.Thread | None = None
+        if self.on_checkpoint is not None:
+            writer = threading.Thread(
+                target=self._write_checkpoints,
+                args=(self.on_checkpoint,),
+                name="mparticle-seed-checkpoint",
+                daemon=True,
+            )
+            writer.start()
         executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mparticle-seed")
         try:
             try:
@@ -431,7 +495,7 @@ class BulkSeeder:
                         break
                     future = executor.submit(self._send, chunk)
                     futures.add(future)
-                    future.add_done_callback(functools.partial(self._done, chunk, slots))
+                    future.add_done_callback(functools.partial(self._done, chunk))
                     if len(futures) > 4 * self.concurrency:
                         futures = {f for f in futures if not f.done()}
                     self._tick()
@@ -447,6 +511,11 @@ class BulkSeeder:
                 self._tick()
         finally:
             executor.shutdown(wait=True, cancel_futures=True)
+            if writer is not None:
+                with self._lock:
+                    self._writer_done = True
+                    self._moved.notify_all()
+                writer.join()
         self._tick(final=True)
         failure = source_error or self._failure
         if failure is not None:
@@ -467,6 +536,8 @@ class BulkSeeder:
                 propagation_retries=self._propagation_retries,
                 duration_seconds=time.monotonic() - self._started,
                 last_row=self._checkpoint.last_row,
+                checkpoints=self.checkpoint_stats.writes,
+                checkpoint_write_ms=self.checkpoint_stats.mean_ms,
             )
 
     def close(self) -> None:
@@ -478,6 +549,25 @@ class BulkSeeder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class CheckpointStats:
+    """How long storing checkpoints took (the store may be a round trip to Airflow's API server)."""
+
+    writes: int = 0
+    failures: int = 0
+    seconds: float = 0.0
+    slowest: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.writes += 1
+        self.seconds += seconds
+        self.slowest = max(self.slowest, seconds)
+
+    @property
+    def mean_ms(self) -> float:
+        return round(1000 * self.seconds / self.writes, 2) if self.writes else 0.0
 
 
 class _Stopped(Exception):

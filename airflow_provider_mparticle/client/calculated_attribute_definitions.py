@@ -343,9 +343,8 @@ def parse_spec(raw: Any, name: str | None = None, description: str | None = None
     if description is not None and not isinstance(description, str):
         problems.append("description: must be a string.")
     problems += validate_draft_definition(draft)
-    if problems:
-        raise CalculatedAttributeDefinitionError(problems)
-    assert isinstance(draft, dict)  # checked by validate_draft_definition
+    if problems or not isinstance(draft, dict):  # validate_draft_definition reports a non-object
+        raise CalculatedAttributeDefinitionError(problems or ["draft_definition: must be an object."])
     return CalculatedAttributeSpec(str(name), _with_string_condition_values(draft), description)
 
 

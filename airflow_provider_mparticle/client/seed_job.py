@@ -13,22 +13,20 @@ import hashlib
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder, encode_user, pack
+from airflow_provider_mparticle.client.core import encode_json
 from airflow_provider_mparticle.client.errors import MParticleError
 from airflow_provider_mparticle.client.seed_mapping import SeedRowError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from airflow_provider_mparticle.client.bulk_seeding import (
-        Checkpoint,
-        Pacer,
-        PackingLimits,
-        SeedingProgress,
-    )
+    from airflow_provider_mparticle.client.bulk_seeding import Checkpoint, PackingLimits, SeedingProgress
     from airflow_provider_mparticle.client.config import ClientSettings
+    from airflow_provider_mparticle.client.pacing import Pacer
     from airflow_provider_mparticle.client.seed_mapping import SeedMapping
     from airflow_provider_mparticle.client.seed_sources import RowSource
 
@@ -64,7 +62,7 @@ class SeedJob:
     :param concurrency: requests in flight at once.
     :param propagation_timeout: seconds to keep retrying a definition still propagating.
     :param progress_interval: seconds between two progress lines.
-    :param checkpoint_interval: seconds between two checkpoints.
+    :param checkpoint_interval: minimum seconds between two checkpoint writes (0: back to back).
     :param store: the checkpoint store (None: no resume, no checkpoint).
     :param checkpoint_key: the key of the checkpoint in the store.
     :param log: where progress and decisions are logged.
@@ -85,7 +83,7 @@ class SeedJob:
         concurrency: int = 8,
         propagation_timeout: float = 360.0,
         progress_interval: float = 30.0,
-        checkpoint_interval: float = 15.0,
+        checkpoint_interval: float = 0.0,
         store: CheckpointStore | None = None,
         checkpoint_key: str = "mparticle_seed_checkpoint",
         log: logging.Logger | Any = None,
@@ -108,19 +106,27 @@ class SeedJob:
         self.log = log or logging.getLogger(__name__)
         self._seeder: BulkSeeder | None = None
 
-    def job_key(self) -> str:
-        """What identifies this load across attempts: the mapping and the source's description."""
-        blob = json.dumps([self.mapping.describe(), self.source.key()], sort_keys=True, default=str).encode()
+    def job_key(self) -> str | None:
+        """What identifies this load across attempts (mapping and source); None: the source cannot resume."""
+        source_key = self.source.key()
+        if source_key is None:
+            return None
+        blob = json.dumps([self.mapping.describe(), source_key], sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:24]
 
-    def _resume_point(self, job: str) -> dict[str, Any]:
-        if self.store is None:
+    def _resume_point(self, job: str | None) -> dict[str, Any]:
+        if self.store is None or job is None:
             return {}
         saved = self.store.get(self.checkpoint_key)
-        if isinstance(saved, dict) and saved.get("job") == job and _positive(saved.get("last_row")):
+        if (
+            isinstance(saved, dict)
+            and saved.get("job") == job
+            and _positive(saved.get("last_row"))
+            and isinstance(saved.get("digest"), str)
+        ):
             self.log.info(
-                "Resuming after row %s: %s users were accepted by earlier attempts; rows after it are sent "
-                "(some may be sent again, which overwrites the same seeds).",
+                "Found the checkpoint of an earlier attempt at row %s (%s users accepted); checking that the "
+                "source reads the same rows up to it before skipping them.",
                 f"{saved['last_row']:,}",
                 f"{saved.get('users_sent', 0):,}",
             )
@@ -129,91 +135,148 @@ class SeedJob:
             self.log.info("Ignoring a checkpoint of a different mapping or source; sending everything.")
         return {}
 
-    def _validate(self, rejects: _Rejects, skip_through: int) -> tuple[int, int]:
-        """The validation pass: (rows read, users to send); raises when rows are invalid under ``fail``."""
-        total_rows = valid = to_send = 0
+    def _row(
+        self, row: Mapping[str, Any], row_number: int
+    ) -> tuple[bytes | None, SeedRowError | None, bytes]:
+        """(encoded user, error) of a row, and the identity it adds to the prefix digest."""
+        try:
+            user = self.mapping.build(row, row_number)
+            encoded = encode_user(user, row_number, self.limits)
+        except SeedRowError as error:
+            return None, error, _INVALID
+        return encoded, None, encode_json([user.get("mpid"), user.get("identities")])
+
+    def _validate(self, rejects: _Rejects, skip_through: int, expected: bytes) -> _Scan:
+        """The validation pass; raises when rows are invalid under ``fail``."""
+        scan = _Scan(prefix_matches=skip_through == 0)
         errors: list[SeedRowError] = []
+        invalid = 0
+        digest = _PrefixDigest()
         self.log.info("Validating every row before sending anything...")
         for row_number, row in enumerate(self.source.rows(), start=1):
-            total_rows = row_number
-            try:
-                encode_user(self.mapping.build(row, row_number), row_number, self.limits)
-            except SeedRowError as error:
+            scan.rows = row_number
+            _, error, identity = self._row(row, row_number)
+            if row_number <= skip_through:
+                mark = digest.add(identity)
+                if row_number == skip_through:
+                    scan.prefix_matches = mark == expected
+            if error is not None:
                 if self.on_invalid == "skip":
                     rejects.add(error, row)
-                elif len(errors) < SHOWN_ERRORS:
-                    errors.append(error)
                 else:
-                    break
+                    invalid += 1
+                    if len(errors) < SHOWN_ERRORS:
+                        errors.append(error)
                 continue
-            valid += 1
+            scan.valid += 1
             if row_number > skip_through:
-                to_send += 1
+                scan.valid_after_skip += 1
         if errors:
-            more = f" (first {SHOWN_ERRORS} shown; there may be more)" if len(errors) == SHOWN_ERRORS else ""
             raise SeedJobError(
-                f"{len(errors)} invalid row(s){more}, nothing was sent: "
+                f"{_invalid_rows(invalid, len(errors))}, nothing was sent: "
                 + "; ".join(str(e) for e in errors)
                 + ". Fix them, or set on_invalid='skip'."
             )
-        self._check_reject_share(rejects.count, total_rows)
-        self.log.info(
-            "%s rows read: %s valid, %s rejected; %s users to send.",
-            f"{total_rows:,}",
-            f"{valid:,}",
-            f"{rejects.count:,}",
-            f"{to_send:,}",
+        self._check_reject_share(rejects, scan.rows)
+        return scan
+
+    def _mismatch(self, skip_through: int, rows_read: int) -> None:
+        if rows_read < skip_through:
+            why = f"the source now has {rows_read:,} rows, fewer than the {skip_through:,} acknowledged"
+        else:
+            why = f"the identities of rows 1-{skip_through:,} differ from those the earlier attempt sent"
+        self.log.warning(
+            "Not resuming: %s (a query without a stable ORDER BY, a replaced file or other rows); "
+            "sending every row again, which overwrites the seeds already sent.",
+            why,
         )
-        return total_rows, to_send
 
     def run(self) -> dict[str, Any]:
         """Run the load; returns the summary (users sent, requests, retries, rejected rows, duration...)."""
         started = time.monotonic()
         job = self.job_key()
         resumed = self._resume_point(job)
-        skip_through = int(resumed.get("last_row") or 0)
+        skip = int(resumed.get("last_row") or 0)
+        expected = bytes.fromhex(resumed["digest"]) if skip else b""
+        mismatched = False
         rejects = _Rejects(self.reject_path, keep=1000)
         total_rows = 0
         to_send: int | None = None
         if self.validation_pass:
-            total_rows, to_send = self._validate(rejects, skip_through)
+            scan = self._validate(rejects, skip, expected)
+            total_rows = scan.rows
+            if not scan.prefix_matches:
+                self._mismatch(skip, scan.rows)
+                skip, mismatched = 0, True
+            to_send = scan.valid_after_skip if skip else scan.valid
+            self.log.info(
+                "%s rows read: %s valid, %s rejected; %s users to send%s.",
+                f"{total_rows:,}",
+                f"{scan.valid:,}",
+                f"{rejects.count:,}",
+                f"{to_send:,}",
+                f" (resuming after row {skip:,}, whose rows read the same)" if skip else "",
+            )
 
         validated = self.validation_pass
         counted_rows = 0
+        seeder: BulkSeeder
 
-        def users() -> Iterator[tuple[int, bytes]]:
-            nonlocal counted_rows
-            for row_number, row in enumerate(self.source.rows(), start=1):
-                counted_rows = row_number
-                if row_number <= skip_through:
-                    continue
-                try:
-                    yield (
-                        row_number,
-                        encode_user(self.mapping.build(row, row_number), row_number, self.limits),
-                    )
-                except SeedRowError as error:
-                    if self.on_invalid == "fail":
-                        raise SeedJobError(
-                            f"Invalid {error}. Rows before it may have been sent (validation_pass=False)."
-                        ) from None
-                    if not validated:
-                        rejects.add(error, row)
+        def users() -> Iterator[tuple[int, bytes, bytes]]:
+            nonlocal counted_rows, skip, mismatched
+            while True:
+                digest = _PrefixDigest()
+                counted_rows = 0
+                for row_number, row in enumerate(self.source.rows(), start=1):
+                    counted_rows = row_number
+                    encoded, error, identity = self._row(row, row_number)
+                    mark = digest.add(identity)
+                    if row_number <= skip:
+                        if row_number == skip:
+                            if mark != expected:
+                                break
+                            self.log.info(
+                                "Resuming after row %s: rows 1-%s read the same as in the earlier attempt; "
+                                "rows after it are sent (some may be sent again, which overwrites the same "
+                                "seeds).",
+                                f"{skip:,}",
+                                f"{skip:,}",
+                            )
+                        continue
+                    if error is not None:
+                        if self.on_invalid == "fail":
+                            raise SeedJobError(
+                                f"Invalid {error}. Rows before it may have been sent (validation_pass=False)."
+                            ) from None
+                        if not validated:
+                            rejects.add(error, row)
+                        continue
+                    if encoded is not None:
+                        yield row_number, encoded, mark
+                else:
+                    if counted_rows >= skip:
+                        return
+                # The rows up to the checkpoint are not those the earlier attempt sent: send them all.
+                self._mismatch(skip, counted_rows)
+                skip, mismatched = 0, True
+                seeder.total_users = None
 
         previous_users = int(resumed.get("users_sent", 0))
         previous_requests = int(resumed.get("requests", 0))
         store = self.store
 
         def save(checkpoint: Checkpoint) -> None:
-            if store is None or checkpoint.chunks == 0:
+            if store is None or job is None or checkpoint.chunks == 0:
                 return
+            base_users, base_requests = (0, 0) if mismatched else (previous_users, previous_requests)
             store.set(
                 self.checkpoint_key,
                 {
                     "job": job,
                     "last_row": checkpoint.last_row,
-                    "users_sent": previous_users + checkpoint.users,
-                    "requests": previous_requests + checkpoint.chunks,
+                    "digest": checkpoint.mark.hex(),
+                    "users_sent": base_users + checkpoint.users,
+                    "requests": base_requests + checkpoint.chunks,
                     "saved_at": dt.datetime.now(dt.UTC).isoformat(),
                 },
             )
@@ -238,26 +301,32 @@ class SeedJob:
             self._seeder = None
             rejects.close()
         if not validated:
-            self._check_reject_share(rejects.count, counted_rows)
+            self._check_reject_share(rejects, counted_rows)
         if store is not None:
             store.delete(self.checkpoint_key)
+        if mismatched:
+            previous_users = 0
         summary = {
             **report.as_dict(),
             "users_sent_total": previous_users + report.users_sent,
-            "resumed_after_row": skip_through,
+            "resumed_after_row": skip,
+            "checkpoint_mismatch": mismatched,
             "rows_read": total_rows or counted_rows,
             "rejected_rows": rejects.count,
             "rejects": rejects.kept,
             "duration_seconds": round(time.monotonic() - started, 3),
         }
         self.log.info(
-            "Seeding done: %s users in %s requests (%s retries, %s throttled, %s rejected rows) in %.1f s.",
+            "Seeding done: %s users in %s requests (%s retries, %s throttled, %s rejected rows) in %.1f s%s.",
             f"{report.users_sent:,}",
             f"{report.requests:,}",
             report.retries,
             report.throttled,
             rejects.count,
             summary["duration_seconds"],
+            f"; {report.checkpoints:,} checkpoints stored, {report.checkpoint_write_ms} ms each"
+            if report.checkpoints
+            else "",
         )
         return summary
 
@@ -266,13 +335,18 @@ class SeedJob:
         if self._seeder is not None:
             self._seeder.stop()
 
-    def _check_reject_share(self, rejected: int, rows: int) -> None:
+    def _check_reject_share(self, rejects: _Rejects, rows: int) -> None:
+        rejected = rejects.count
         if rejected and rows and rejected / rows > self.max_invalid_share:
+            shown = rejects.first[:SHOWN_ERRORS]
             raise SeedJobError(
                 f"{rejected:,} of {rows:,} rows are invalid ({100 * rejected / rows:.2f}%), more than "
                 f"max_invalid_share={self.max_invalid_share:g}"
                 + (". Nothing was sent." if self.validation_pass else ".")
                 + (f" Rejected rows are in {self.reject_path}." if self.reject_path else "")
+                + f" {_invalid_rows(rejected, len(shown))}: "
+                + "; ".join(shown)
+                + "."
             )
 
     def _log_progress(self, progress: SeedingProgress) -> None:
@@ -293,6 +367,36 @@ class SeedJob:
         self.log.warning("mParticle request failed (%s); retrying in %.1f s.", error, wait)
 
 
+_INVALID = b"\x00invalid"
+
+
+class _PrefixDigest:
+    """A running digest of the identities of the rows read so far, one value per row."""
+
+    def __init__(self) -> None:
+        self.value = b""
+
+    def add(self, identity: bytes) -> bytes:
+        self.value = hashlib.blake2b(self.value + identity, digest_size=16).digest()
+        return self.value
+
+
+@dataclass
+class _Scan:
+    """What the validation pass found."""
+
+    rows: int = 0
+    valid: int = 0
+    valid_after_skip: int = 0
+    prefix_matches: bool = True
+
+
+def _invalid_rows(count: int, shown: int) -> str:
+    """``500 invalid rows; first 20 shown`` (or ``1 invalid row``)."""
+    text = f"{count:,} invalid row{'' if count == 1 else 's'}"
+    return text + (f"; first {shown} shown" if shown < count else "")
+
+
 def _positive(value: Any) -> bool:
     return isinstance(value, int) and value > 0
 
@@ -305,6 +409,7 @@ class _Rejects:
         self.keep = keep
         self.count = 0
         self.kept: list[dict[str, Any]] = []
+        self.first: list[str] = []
         self._handle: Any = None
 
     def add(self, error: SeedRowError, row: Mapping[str, Any] | Any) -> None:
@@ -314,6 +419,8 @@ class _Rejects:
         entry = error.as_dict()
         if len(self.kept) < self.keep:
             self.kept.append(entry)
+        if len(self.first) < SHOWN_ERRORS:
+            self.first.append(str(error))
         if self.path:
             if self._handle is None:
                 self._handle = open(self.path, "w", encoding="utf-8")  # noqa: SIM115

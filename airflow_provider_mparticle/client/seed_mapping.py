@@ -275,34 +275,34 @@ class CalculatedAttributeSeed:
         """The seed object for this row, None when optional and blank; raises _Invalid via SeedRowError."""
         kind = self.calculation_type
         if kind is CalculationType.AVERAGE and not self.column:
-            assert self.sum_column
-            assert self.count_column
-            total, count = row.get(self.sum_column, _MISSING), row.get(self.count_column, _MISSING)
+            # Both are set when ``column`` is not (checked in __post_init__).
+            sum_column, count_column = str(self.sum_column), str(self.count_column)
+            total, count = row.get(sum_column, _MISSING), row.get(count_column, _MISSING)
             if self.optional and _is_blank(total) and _is_blank(count):
                 return None
             return {
                 "key_value_pairs": {
-                    "sum": self._convert(self.sum_column, total, lambda v: _number(v)),
-                    "count": self._convert(self.count_column, count, lambda v: _integer(v, 1, "count")),
+                    "sum": self._convert(sum_column, total, lambda v: _number(v)),
+                    "count": self._convert(count_column, count, lambda v: _integer(v, 1, "count")),
                 }
             }
-        assert self.column
-        raw = row.get(self.column, _MISSING)
+        column = str(self.column)  # set for every type but a two-column average (checked in __post_init__)
+        raw = row.get(column, _MISSING)
         if self.optional and (raw is _MISSING or _is_blank(raw)):
             return None
         if kind.seed_shape is SeedShape.LIST:
-            return {"list": self._convert(self.column, raw, _string_list)}
+            return {"list": self._convert(column, raw, _string_list)}
         if kind is CalculationType.MOST_FREQUENT:
-            return {"key_value_pairs": self._convert(self.column, raw, _frequencies)}
+            return {"key_value_pairs": self._convert(column, raw, _frequencies)}
         if kind is CalculationType.AVERAGE:
-            return {"key_value_pairs": self._convert(self.column, raw, _average_pair)}
+            return {"key_value_pairs": self._convert(column, raw, _average_pair)}
         if kind is CalculationType.COUNT:
-            return {"value": self._convert(self.column, raw, lambda v: _integer(v, 0, "count"))}
+            return {"value": self._convert(column, raw, lambda v: _integer(v, 0, "count"))}
         if kind.is_timestamp:
-            return {"value": self._convert(self.column, raw, _epoch_ms)}
+            return {"value": self._convert(column, raw, _epoch_ms)}
         if kind.is_numeric:
-            return {"value": self._convert(self.column, raw, _number)}
-        return {"value": self._convert(self.column, raw, _scalar)}
+            return {"value": self._convert(column, raw, _number)}
+        return {"value": self._convert(column, raw, _scalar)}
 
     def _convert(self, column: str, raw: Any, convert: Any) -> Any:
         if raw is _MISSING:

@@ -8,9 +8,11 @@ opener of binary streams). The operator adds the sources that need Airflow (obje
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
 import json
+import os
+import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mparticle.client.errors import MParticleError
@@ -52,8 +54,9 @@ class ListSource:
         yield from self._rows
 
     def key(self) -> Any:
+        """The number of rows of a list; None for an iterator, which a resumed load could not re-read."""
         rows = self._rows
-        return ["rows", len(rows) if isinstance(rows, list | tuple) else None]
+        return ["rows", len(rows)] if isinstance(rows, list | tuple) else None
 
 
 def file_format_of(path: Any, file_format: str | None) -> str:
@@ -72,11 +75,19 @@ def file_format_of(path: Any, file_format: str | None) -> str:
 class FileSource:
     """A CSV (with a header line) or JSON Lines file.
 
+    Every problem of the file (undecodable bytes, a CSV field over the limit, a line that is not JSON,
+    JSON nested too deeply) is a :class:`SeedSourceError` naming the file, the line and, where it can be
+    known, the column.
+
     :param path: the file; a local path unless ``opener`` is given.
     :param file_format: ``csv`` or ``jsonl`` (default: from the suffix).
     :param csv_delimiter: the CSV delimiter.
     :param opener: returns a fresh binary stream of the file (e.g. an object store's); default: open
         the local path.
+    :param encoding: the text encoding; the default ``utf-8-sig`` also reads the byte order mark that
+        Excel writes at the start of a UTF-8 CSV.
+    :param field_size_limit: the longest CSV field accepted, in characters (a seed request's size limit:
+        a longer field cannot be sent anyway).
     """
 
     def __init__(
@@ -85,10 +96,20 @@ class FileSource:
         file_format: str | None = None,
         csv_delimiter: str = ",",
         opener: Callable[[], IO[bytes]] | None = None,
+        encoding: str = "utf-8-sig",
+        field_size_limit: int = 256_000,
     ) -> None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise SeedSourceError(
+                f"Setting 'encoding' is {encoding!r}, which is not a known encoding."
+            ) from None
         self.path = path
         self.file_format = file_format_of(path, file_format)
         self.csv_delimiter = csv_delimiter
+        self.encoding = encoding
+        self.field_size_limit = field_size_limit
         self._opener = opener
 
     def _open(self) -> IO[bytes]:
@@ -96,21 +117,118 @@ class FileSource:
             return self._opener()
         return open(self.path, "rb")
 
+    def _where(self, line: int, column: int | str | None = None) -> str:
+        return f"{self.path!s}, line {line:,}" + (f", column {column}" if column is not None else "")
+
+    def _lines(self, stream: IO[bytes], position: list[int]) -> Iterator[str]:
+        """Decoded lines (with their ends); ``position[0]`` is the number of the line last yielded."""
+        decoder = codecs.getincrementaldecoder(self.encoding)(errors="strict")
+        pending = ""
+        for raw in stream:
+            try:
+                pending += decoder.decode(raw)
+            except UnicodeDecodeError as error:
+                line = position[0] + pending.count("\n") + 1
+                column = len(raw[: max(error.start, 0)].decode(self.encoding, errors="replace")) + 1
+                bad = raw[error.start : error.end].hex(" ")
+                raise SeedSourceError(
+                    f"{self._where(line, column)}: not {self.encoding} text (bytes {bad}). Set 'encoding' to "
+                    "the file's encoding (e.g. latin-1, cp1252)."
+                ) from None
+            while "\n" in pending:
+                line_text, _, pending = pending.partition("\n")
+                position[0] += 1
+                yield line_text + "\n"
+        pending += decoder.decode(b"", final=True)
+        if pending:
+            position[0] += 1
+            yield pending
+
     def rows(self) -> Iterator[Mapping[str, Any]]:
-        with io.TextIOWrapper(self._open(), encoding="utf-8", newline="") as handle:
+        position = [0]
+        with self._open() as stream:
+            lines = self._lines(stream, position)
             if self.file_format == "csv":
-                yield from csv.DictReader(handle, delimiter=self.csv_delimiter)
+                yield from self._csv_rows(lines, position)
+            else:
+                yield from self._jsonl_rows(lines, position)
+
+    def _csv_rows(self, lines: Iterator[str], position: list[int]) -> Iterator[Mapping[str, Any]]:
+        # The limit is process-wide in the csv module: raise it only, never lower what others set.
+        if csv.field_size_limit() < self.field_size_limit:
+            csv.field_size_limit(self.field_size_limit)
+        record: list[str] = []
+
+        def remembered() -> Iterator[str]:
+            for line in lines:
+                record.append(line)
+                yield line
+
+        reader = csv.reader(remembered(), delimiter=self.csv_delimiter)
+        header: list[str] | None = None
+        while True:
+            start = position[0] + 1
+            record.clear()
+            try:
+                values = next(reader)
+            except StopIteration:
                 return
-            for line_number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except ValueError as error:
-                    raise SeedSourceError(
-                        f"{self.path!s} line {line_number}: not valid JSON ({error})."
-                    ) from None
-                yield row
+            except csv.Error as error:
+                raise SeedSourceError(self._csv_problem(error, start, header, record)) from None
+            if header is None:
+                header = values
+                continue
+            if not values:
+                continue
+            yield dict(zip(header, values, strict=False))
+
+    def _csv_problem(self, error: csv.Error, line: int, header: list[str] | None, record: list[str]) -> str:
+        if "field larger than field limit" not in str(error):
+            return f"{self._where(line)}: not valid CSV ({error})."
+        # Parse the record again without a limit to name the column holding the long field.
+        column: str | None = None
+        previous = csv.field_size_limit(sys.maxsize)
+        try:
+            values = next(csv.reader(iter(record), delimiter=self.csv_delimiter), [])
+        except csv.Error:
+            values = []
+        finally:
+            csv.field_size_limit(previous)
+        for index, value in enumerate(values):
+            if len(value) > self.field_size_limit:
+                column = repr(header[index]) if header and index < len(header) else f"#{index + 1}"
+                break
+        return (
+            f"{self._where(line, column)}: a field is longer than {self.field_size_limit:,} characters, more "
+            "than a seed request may carry (max_request_bytes)."
+        )
+
+    def _jsonl_rows(self, lines: Iterator[str], position: list[int]) -> Iterator[Mapping[str, Any]]:
+        for line in lines:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise SeedSourceError(
+                    f"{self._where(position[0], error.colno)}: not valid JSON ({error.msg})."
+                ) from None
+            except RecursionError:
+                raise SeedSourceError(
+                    f"{self._where(position[0])}: JSON nested too deeply to be a row of columns."
+                ) from None
+            yield row
 
     def key(self) -> Any:
-        return ["path", str(self.path)]
+        """The path with the file's size and modification time: a replaced file is another source."""
+        return ["path", str(self.path), *self.fingerprint()]
+
+    def fingerprint(self) -> list[Any]:
+        """Size and modification time of a local file (an opener's stream is fingerprinted by its caller)."""
+        if self._opener is not None:
+            return []
+        try:
+            stat = os.stat(self.path)
+        except OSError:
+            return []
+        return [stat.st_size, stat.st_mtime_ns]

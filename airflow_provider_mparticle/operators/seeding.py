@@ -8,6 +8,7 @@ adds the row sources that need Airflow (object storage, SQL connections). Heavy 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.seed_sources import RowSource
 
 SEED_CHECKPOINT_KEY = "mparticle_seed_checkpoint"
+_ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
 
 
 class MParticleSeedCalculatedAttributesOperator(BaseOperator):
@@ -39,15 +41,19 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     twice, so it must return the same rows both times. ``validation_pass=False`` reads once: an invalid
     row then stops the load (``fail``) after earlier chunks were sent, or is skipped as it comes (``skip``).
 
-    **Resume.** Every ``checkpoint_interval`` seconds the operator stores in ``task_state_store`` (Airflow
-    3.3 durable execution; survives retries, scoped to the run, task and map index) the last source row
-    through which every bulk request was accepted. A retry skips the rows up to it. What is resent on a
-    retry: the rows after the last stored checkpoint, i.e. requests accepted after it (at most
-    ``checkpoint_interval`` seconds of sending) plus requests that were in flight or accepted out of
-    order (at most ``2 x concurrency`` requests). Resending is harmless: a seed overwrites the earlier
-    one. The checkpoint is only used when the mapping and source are unchanged, and is deleted when the
-    task succeeds (so clearing a successful task sends everything again). Without a task state store
-    (older Airflow, a bare ``execute()`` call) a retry starts over.
+    **Resume.** The operator stores in ``task_state_store`` (Airflow 3.3 durable execution; survives
+    retries, scoped to the run, task and map index) the last source row through which every bulk request
+    was accepted, with a digest of the identities of all rows up to it. A retry reads the rows up to that
+    row again, recomputes the digest and skips them only when it matches; otherwise (rows in another
+    order, a replaced file, other rows) it logs why and sends everything. So a SQL source needs a stable
+    order (``ORDER BY`` a unique key) to resume: a query without ``ORDER BY`` gets a warning. Files are
+    also told apart by size and modification time (ETag / version on object stores). The checkpoint is
+    written by a background thread, back to back, never from the sending loop; a request keeps its
+    sending slot until a stored checkpoint covers it, so a retry after any crash, even a SIGKILL of the
+    task process, resends at most ``2 x concurrency`` requests' worth of users (1,600 at the defaults). Resending is harmless: a seed overwrites the earlier
+    one. The checkpoint is deleted when the task succeeds (so clearing a successful task sends
+    everything again). Without a task state store (older Airflow, a bare ``execute()`` call) a retry
+    starts over.
 
     :param calculated_attributes: the attributes to seed: dicts with ``name``, ``calculation_type``,
         ``cutoff_date`` and ``column`` (for ``average``: ``sum_column`` and ``count_column``), optional
@@ -60,8 +66,11 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     :param path: a CSV / JSON Lines file: a local path, a URL, or an ``ObjectStoragePath``. (templated)
     :param file_format: ``csv`` or ``jsonl``; default from the file suffix.
     :param csv_delimiter: the CSV delimiter.
+    :param encoding: the file's text encoding; the default ``utf-8-sig`` reads UTF-8 with or without the
+        byte order mark Excel writes. A byte that does not decode fails the task naming file, line and
+        column (so do a malformed JSON line and a CSV field longer than ``max_request_bytes``).
     :param sql: a query returning one row per user. (templated)
-    :param sql_conn_id: the Airflow SQL connection to run it on (any ``DbApiHook``).
+    :param sql_conn_id: the Airflow SQL connection to run it on (any ``DbApiHook``). (templated)
     :param parameters: query parameters. (templated)
     :param fetch_size: rows fetched per batch.
     :param on_invalid: ``fail`` (default) or ``skip``.
@@ -82,10 +91,13 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     :param preflight: when the connection has Platform API credentials, check before sending that each
         attribute exists with the mapped calculation type and cutoff date (a seed for another type or
         cutoff is silently useless).
-    :param resume: use the checkpoint of an earlier attempt.
-    :param progress_interval: seconds between two progress lines in the log.
-    :param checkpoint_interval: seconds between two checkpoints.
-    :param mparticle_conn_id: the mParticle connection.
+    :param resume: use the checkpoint of an earlier attempt (after checking the rows read the same).
+    :param progress_interval: seconds between two progress lines in the log (the first one comes after
+        five seconds when that is sooner).
+    :param checkpoint_interval: minimum seconds between two checkpoint writes (default 0: each write
+        starts as soon as the previous one returned). A request stays counted against ``concurrency``
+        until a stored checkpoint covers it, so a larger value slows the load rather than resending more.
+    :param mparticle_conn_id: the mParticle connection. (templated)
     :return: a summary: users sent, requests, retries, rejected rows, duration, and more.
     """
 
@@ -100,6 +112,8 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         "sql",
         "parameters",
         "reject_path",
+        "mparticle_conn_id",
+        "sql_conn_id",
     )
     template_fields_renderers = {"sql": "sql", "calculated_attributes": "json", "rows": "json"}
     ui_color = "#5ac8fa"
@@ -116,6 +130,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         path: Any = None,
         file_format: str | None = None,
         csv_delimiter: str = ",",
+        encoding: str = "utf-8-sig",
         sql: str | None = None,
         sql_conn_id: str | None = None,
         parameters: Mapping[str, Any] | Sequence[Any] | None = None,
@@ -133,7 +148,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         preflight: bool = True,
         resume: bool = True,
         progress_interval: float = 30.0,
-        checkpoint_interval: float = 15.0,
+        checkpoint_interval: float = 0.0,
         mparticle_conn_id: str = "mparticle_default",
         **kwargs: Any,
     ) -> None:
@@ -147,6 +162,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         self.path = path
         self.file_format = file_format
         self.csv_delimiter = csv_delimiter
+        self.encoding = encoding
         self.sql = sql
         self.sql_conn_id = sql_conn_id
         self.parameters = parameters
@@ -217,9 +233,21 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
             return ListSource(self.rows)
         if self.path is not None:
             path = self.path
+            options: dict[str, Any] = {
+                "file_format": self.file_format,
+                "csv_delimiter": self.csv_delimiter,
+                "encoding": self.encoding,
+                "field_size_limit": self.max_request_bytes,
+            }
             if isinstance(path, str) and "://" not in path:
-                return FileSource(path, self.file_format, self.csv_delimiter)
-            return ObjectStorageSource(path, self.file_format, self.csv_delimiter)
+                return FileSource(path, **options)
+            return ObjectStorageSource(path, **options)
+        if self.resume and not _ORDER_BY.search(str(self.sql)):
+            self.log.warning(
+                "The query has no ORDER BY: a retry can resume only when the query returns the rows in the "
+                "same order; without a stable order it finds the rows changed and sends them all again. "
+                "Order by a unique key (e.g. ORDER BY customer_id)."
+            )
         return SqlSource(self.sql_conn_id or "", str(self.sql), self.parameters, self.fetch_size)
 
     def _preflight(self, mapping: SeedMapping) -> None:
@@ -258,8 +286,9 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         self.log.info("Preflight passed for %s.", ", ".join(ca.name for ca in mapping.calculated_attributes))
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_mparticle.client.bulk_seeding import Pacer, PackingLimits, SeedingRejectedError
+        from airflow_provider_mparticle.client.bulk_seeding import PackingLimits, SeedingRejectedError
         from airflow_provider_mparticle.client.errors import MParticleConfigError
+        from airflow_provider_mparticle.client.pacing import Pacer
         from airflow_provider_mparticle.client.seed_job import SeedJob, SeedJobError
         from airflow_provider_mparticle.client.seed_sources import SeedSourceError
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
@@ -354,17 +383,17 @@ class ObjectStorageSource:
     """A CSV / JSON Lines file read through Airflow's ``ObjectStoragePath`` (S3, GCS, a URL, ``file://``).
 
     :param path: an ``ObjectStoragePath`` or its URL.
-    :param file_format: ``csv`` or ``jsonl`` (default: from the suffix).
-    :param csv_delimiter: the CSV delimiter.
+    :param options: the :class:`~airflow_provider_mparticle.client.seed_sources.FileSource` options
+        (``file_format``, ``csv_delimiter``, ``encoding``, ``field_size_limit``).
     """
 
-    def __init__(self, path: Any, file_format: str | None = None, csv_delimiter: str = ",") -> None:
+    def __init__(self, path: Any, **options: Any) -> None:
         from airflow.sdk import ObjectStoragePath
 
         from airflow_provider_mparticle.client.seed_sources import FileSource
 
         self.path = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path))
-        self._file = FileSource(self.path, file_format, csv_delimiter, opener=self._open)
+        self._file = FileSource(self.path, opener=self._open, **options)
 
     def _open(self) -> Any:
         return self.path.open("rb")  # type: ignore[no-untyped-call]
@@ -373,7 +402,23 @@ class ObjectStorageSource:
         return self._file.rows()
 
     def key(self) -> Any:
-        return self._file.key()
+        """The URL with what the store says of the object: size, ETag / version, modification time."""
+        try:
+            info = self.path.fs.info(self.path.path)
+        except (OSError, ValueError, NotImplementedError):
+            info = {}
+        wanted = (
+            "size",
+            "ETag",
+            "etag",
+            "md5_hash",
+            "version_id",
+            "generation",
+            "mtime",
+            "LastModified",
+            "updated",
+        )
+        return [*self._file.key(), {k: info[k] for k in wanted if info.get(k) is not None}]
 
 
 class SqlSource:

@@ -143,3 +143,54 @@ def test_persistent_server_error_stops_and_keeps_the_watermark(mparticle_setting
     # The fault lands while chunk 2 or 3 is in flight (two chunks are read ahead at concurrency 1).
     assert seeder.checkpoint.last_row == 100 * len(accepted)
     assert 2 <= len(accepted) <= 4
+
+
+def test_accepted_but_unstored_users_stay_within_two_requests_per_sender(
+    mparticle_settings, mparticle_emulator, ltv
+):
+    control = mparticle_emulator.control
+    stored, gaps = [], []
+
+    def slow_store(checkpoint):
+        # What a SIGKILL right now would resend: users the server accepted past the stored checkpoint.
+        accepted = sum(e["units"] for e in control.journal(path="bulkcalculatedattributes", bodies=False) if e["status"] == 202)  # fmt: skip
+        gaps.append(accepted - (stored[-1].users if stored else 0))
+        time.sleep(0.05)  # a store that is a round trip to a server
+        stored.append(checkpoint)
+
+    with BulkSeeder(mparticle_settings, concurrency=3, on_checkpoint=slow_store) as seeder:
+        report = seeder.run(pack(encoded([user(i) for i in range(1, 3001)]), PackingLimits()))
+    assert report.users_sent == 3000
+    assert stored[-1].last_row == 3000
+    assert [c.last_row for c in stored] == sorted({c.last_row for c in stored})
+    assert max(gaps) <= 2 * 3 * 100
+    assert report.checkpoints == len(stored)
+    assert report.checkpoint_write_ms >= 50
+
+
+def test_a_failing_checkpoint_store_does_not_stall_the_load(mparticle_settings, mparticle_emulator, ltv):
+    def broken_store(checkpoint):
+        raise OSError("store unavailable")
+
+    with BulkSeeder(mparticle_settings, concurrency=2, on_checkpoint=broken_store) as seeder:
+        report = seeder.run(pack(encoded([user(i) for i in range(1, 1001)]), PackingLimits()))
+    assert report.users_sent == 1000
+    assert seeder.checkpoint_stats.failures >= 1
+
+
+def test_first_progress_comes_early_then_at_the_interval(mparticle_settings, mparticle_emulator, ltv):
+    mparticle_emulator.control.set_latency(40)
+    progress = []
+    with BulkSeeder(
+        mparticle_settings,
+        concurrency=1,
+        on_progress=progress.append,
+        progress_interval=3600,
+        first_progress=0.2,
+    ) as seeder:
+        seeder.run(pack(encoded([user(i) for i in range(1, 2001)]), PackingLimits()))
+    # One line early, none at the (long) interval, and the final one.
+    assert len(progress) == 2
+    assert 0 < progress[0].users_sent < 2000
+    assert progress[0].elapsed < 2
+    assert progress[1].users_sent == 2000

@@ -292,3 +292,184 @@ def test_checkpoint_of_another_job_is_ignored(conn, ltv):
 def test_settings_errors_name_the_setting(conn, kwargs, message):
     with pytest.raises(AirflowFailException, match=message):
         operator(**kwargs).execute({})
+
+
+def logged(capsys, caplog):
+    """What the task logger wrote: structlog prints outside a task runner, else standard logging."""
+    return capsys.readouterr().out + "\n" + caplog.text
+
+
+def fail_after_checkpoint(control, at_row):
+    """A store that makes every bulk request fail once a checkpoint reached ``at_row``."""
+
+    class FailingAfterCheckpoint(MemoryStore):
+        faulted = False
+
+        def set(self, key, value, **kw):
+            super().set(key, value, **kw)
+            if value["last_row"] >= at_row and not self.faulted:
+                self.faulted = True
+                control.add_fault(path=BULK, status=500)
+
+    return FailingAfterCheckpoint()
+
+
+def second_attempt(conn, store, **kwargs):
+    """Clear the faults, run again with the same store; returns (summary, customer ids sent)."""
+    control = conn.control
+    control.clear_faults()
+    before = len(control.journal(path=BULK))
+    summary = operator(concurrency=2, checkpoint_interval=0, **kwargs).execute({"task_state_store": store})
+    sent = [u["identities"]["customer_id"] for e in control.journal(path=BULK)[before:] if e["status"] == 202 for u in e["body"]]  # fmt: skip
+    return summary, sent
+
+
+@pytest.mark.parametrize("validation_pass", [True, False])
+def test_resume_after_another_list_of_the_same_length_sends_everything(
+    conn, ltv, validation_pass, capsys, caplog
+):
+    caplog.set_level("WARNING", logger="airflow.task")
+    store = fail_after_checkpoint(conn.control, 300)
+    first = rows(1000)
+    with pytest.raises(MParticleServerError):
+        operator(rows=first, concurrency=2, checkpoint_interval=0, validation_pass=validation_pass).execute(
+            {"task_state_store": store}
+        )
+    assert store.values[SEED_CHECKPOINT_KEY]["last_row"] >= 300
+    other = list(reversed(first))  # the same users, another order
+    summary, sent = second_attempt(conn, store, rows=other, validation_pass=validation_pass)
+    assert sorted(sent) == sorted(r["customer_id"] for r in first)  # every user, none skipped
+    assert summary["resumed_after_row"] == 0
+    assert summary["checkpoint_mismatch"] is True
+    assert summary["users_sent_total"] == 1000
+    assert "Not resuming: the identities of rows 1-" in logged(capsys, caplog)
+
+
+def test_resume_with_the_same_rows_skips_the_acknowledged_prefix(conn, ltv):
+    store = fail_after_checkpoint(conn.control, 300)
+    data = rows(1000)
+    with pytest.raises(MParticleServerError):
+        operator(rows=data, concurrency=2, checkpoint_interval=0).execute({"task_state_store": store})
+    last_row = store.values[SEED_CHECKPOINT_KEY]["last_row"]
+    summary, sent = second_attempt(conn, store, rows=[dict(r) for r in data])
+    assert summary["checkpoint_mismatch"] is False
+    assert sorted(int(c[1:]) for c in sent) == list(range(last_row + 1, 1001))
+
+
+def test_resume_after_the_query_returns_fewer_rows_sends_everything(conn, ltv, tmp_path, monkeypatch, capsys, caplog):  # fmt: skip
+    caplog.set_level("WARNING", logger="airflow.task")
+    db = tmp_path / "users.db"
+    with sqlite3.connect(db) as c:
+        c.execute("create table users (customer_id text, ltv real)")
+        c.executemany("insert into users values (?, ?)", [(r["customer_id"], r["ltv"]) for r in rows(1000)])
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+    query = {"sql": "select customer_id, ltv from users order by ltv", "sql_conn_id": "seed_db"}
+    store = fail_after_checkpoint(conn.control, 300)
+    with pytest.raises(MParticleServerError):
+        operator(**query, concurrency=2, checkpoint_interval=0, validation_pass=False).execute(
+            {"task_state_store": store}
+        )
+    with sqlite3.connect(db) as c:
+        c.execute("delete from users where ltv > 200")
+    summary, sent = second_attempt(conn, store, **query, validation_pass=False)
+    assert sorted(int(c[1:]) for c in sent) == list(range(1, 201))
+    assert summary["checkpoint_mismatch"] is True
+    assert "the source now has 200 rows, fewer than the" in logged(capsys, caplog)
+
+
+def test_resume_after_a_replaced_file_sends_everything(conn, ltv, tmp_path, capsys, caplog):
+    import os
+
+    caplog.set_level("INFO", logger="airflow.task")
+    path = tmp_path / "seeds.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows(1000)))
+    store = fail_after_checkpoint(conn.control, 300)
+    with pytest.raises(MParticleServerError):
+        operator(path=str(path), concurrency=2, checkpoint_interval=0).execute({"task_state_store": store})
+    stat = path.stat()
+    path.write_text("".join(json.dumps(r) + "\n" for r in reversed(rows(1000))))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same size and time: the digest still sees it
+    summary, sent = second_attempt(conn, store, path=str(path))
+    assert len(sent) == 1000
+    assert summary["checkpoint_mismatch"] is True
+    path.write_text(path.read_text() + json.dumps({"customer_id": "c1001", "ltv": 1}) + "\n")
+    store.set(SEED_CHECKPOINT_KEY, {**store.history[-1], "last_row": 10})
+    summary, sent = second_attempt(conn, store, path=str(path))  # another size: another source
+    assert summary["resumed_after_row"] == 0
+    assert "Ignoring a checkpoint of a different mapping or source" in logged(capsys, caplog)
+
+
+def test_sql_without_order_by_is_warned_about(conn, ltv, tmp_path, monkeypatch, capsys, caplog):
+    caplog.set_level("WARNING", logger="airflow.task")
+    db = tmp_path / "users.db"
+    with sqlite3.connect(db) as c:
+        c.execute("create table users (customer_id text, ltv real)")
+        c.executemany("insert into users values (?, ?)", [(r["customer_id"], r["ltv"]) for r in rows(10)])
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+    operator(sql="select customer_id, ltv from users", sql_conn_id="seed_db").execute({})
+    assert "The query has no ORDER BY" in logged(capsys, caplog)
+    caplog.clear()
+    operator(sql="select customer_id, ltv from users order\n by customer_id", sql_conn_id="seed_db").execute(
+        {}
+    )
+    assert "ORDER BY" not in logged(capsys, caplog)
+
+
+def test_excel_csv_with_a_byte_order_mark_is_read(conn, ltv, tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        ("customer_id,ltv\r\n" + "".join(f"c{i},{i}\r\n" for i in range(1, 11))).encode("utf-8-sig")
+    )
+    assert operator(path=str(path)).execute({})["users_sent"] == 10
+
+
+def test_file_errors_fail_without_retry_naming_file_line_and_column(conn, ltv, tmp_path):
+    from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+    path = tmp_path / "latin.csv"
+    path.write_bytes("customer_id,ltv\nc1,1\nZürich,2\n".encode("latin-1"))
+    with pytest.raises(MParticleTaskFailure, match=r"latin.csv, line 3, column 2: not utf-8-sig text"):
+        operator(path=str(path)).execute({})
+    assert conn.control.journal(path=BULK) == []
+    assert operator(path=str(path), encoding="latin-1").execute({})["users_sent"] == 2
+
+
+def test_connection_ids_are_templated_and_rendered(conn, ltv, tmp_path, monkeypatch):
+    db = tmp_path / "users.db"
+    with sqlite3.connect(db) as c:
+        c.execute("create table users (customer_id text, ltv real)")
+        c.executemany("insert into users values (?, ?)", [(r["customer_id"], r["ltv"]) for r in rows(5)])
+    monkeypatch.setenv("AIRFLOW_CONN_SEED_DB", json.dumps({"conn_type": "sqlite", "host": str(db)}))
+    op = operator(
+        sql="select customer_id, ltv from users order by customer_id",
+        sql_conn_id="{{ params.source }}",
+        mparticle_conn_id="{{ params.target }}",
+    )
+    assert {"mparticle_conn_id", "sql_conn_id"} <= set(op.template_fields)
+    op.render_template_fields({"params": {"source": "seed_db", "target": "mparticle_default"}})
+    assert (op.sql_conn_id, op.mparticle_conn_id) == ("seed_db", "mparticle_default")
+    assert op.execute({})["users_sent"] == 5
+
+
+def test_many_invalid_rows_are_all_counted_and_the_first_20_shown(conn, ltv):
+    data = rows(600)
+    for i in range(100, 600):
+        data[i]["ltv"] = "lots"
+    with pytest.raises(AirflowFailException) as info:
+        operator(rows=data).execute({})
+    message = str(info.value)
+    assert message.startswith("500 invalid rows; first 20 shown, nothing was sent: row 101, column 'ltv'")
+    assert re.findall(r"row (\d+), column", message) == [str(n) for n in range(101, 121)]
+    assert conn.control.journal(path=BULK) == []
+
+
+def test_reject_share_failure_counts_all_and_shows_the_first_20(conn, ltv):
+    data = rows(100)
+    for i in range(30):
+        data[i]["ltv"] = "bad"
+    with pytest.raises(AirflowFailException) as info:
+        operator(rows=data, on_invalid="skip", max_invalid_share=0.1).execute({})
+    message = str(info.value)
+    assert "30 of 100 rows are invalid (30.00%)" in message
+    assert "30 invalid rows; first 20 shown: row 1, column 'ltv'" in message
+    assert len(re.findall(r"row \d+, column", message)) == 20
