@@ -313,7 +313,10 @@ class Pacer:
             factor = 0.5 if scope == "acceleration" else self.tuning.throttle_factor
             measured = self.measured_rate(now)
             base = min(self.rate, measured) if measured > 0 else self.rate
-            self.throttled_rate = base
+            # The rate to come back to: a sporadic 429 (not congestion) must not ratchet it down, so it
+            # only falls by a tenth per 429 when the measured rate is lower.
+            previous = self.throttled_rate
+            self.throttled_rate = base if previous is None else max(base, 0.9 * previous)
             self.rate = base * factor
             self._bound(now)
             wait = retry_after if retry_after is not None and retry_after > 0 else 0.0
