@@ -57,20 +57,29 @@ def dag_run_state(dag_id: str, env: dict[str, str]) -> str:
 def prepare(server: Any) -> dict[str, dict[str, Any]]:
     """Per-DAG run conf, after creating in the emulator what the DAGs expect to find there."""
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.testing.examples import create_ltv_attribute, create_pipeline
+    from airflow_provider_mparticle.testing.examples import (
+        CONTROL_PIPELINE_ID,
+        create_attribute_with_draft,
+        create_ltv_attribute,
+        create_pipeline,
+    )
 
     with MParticleClient(server.client_settings()) as client:
         pipeline = create_pipeline(client)
+        create_pipeline(client, CONTROL_PIPELINE_ID)
         create_ltv_attribute(client)
-    return {"mparticle_warehouse_sync": {"pipeline_id": pipeline.id}}
+        create_attribute_with_draft(client)
+    return {"example_mparticle_warehouse_sync": {"pipeline_id": pipeline.id}}
 
 
 DEMO_DAGS = [
-    "mparticle_seed_and_activate",
-    "mparticle_sharded_seed",
-    "mparticle_warehouse_sync",
-    "mparticle_data_plan",
-    "adobe_computed_attributes",
+    "example_mparticle_seed_and_activate",
+    "example_mparticle_sharded_seed",
+    "example_mparticle_warehouse_sync",
+    "example_mparticle_data_plan",
+    "example_adobe_computed_attributes",
+    "example_mparticle_pipeline_control",
+    "example_mparticle_discard_draft",
 ]
 
 

@@ -37,6 +37,8 @@ from airflow_provider_mparticle.testing.emulator.server import (
     mparticle_connection_json,
 )
 from airflow_provider_mparticle.testing.examples import (
+    CONTROL_PIPELINE_ID,
+    create_attribute_with_draft,
     create_example_warehouse,
     create_ltv_attribute,
     create_pipeline,
@@ -50,11 +52,13 @@ AIRFLOW = [PYTHON, "-m", "airflow"]
 # The example DAGs and, for those with a deferrable wait, the task during whose wait the triggerer is
 # killed and restarted.
 DEFAULT_DAGS = {
-    "mparticle_seed_and_activate": "wait_for_calculation",
-    "mparticle_sharded_seed": "",
-    "mparticle_warehouse_sync": "sync_users_from_warehouse",
-    "mparticle_data_plan": "",
-    "adobe_computed_attributes": "wait_lifetime_value",
+    "example_mparticle_seed_and_activate": "wait_for_calculation",
+    "example_mparticle_sharded_seed": "",
+    "example_mparticle_warehouse_sync": "sync_users_from_warehouse",
+    "example_mparticle_data_plan": "",
+    "example_adobe_computed_attributes": "wait_lifetime_value",
+    "example_mparticle_pipeline_control": "wait_for_sync",
+    "example_mparticle_discard_draft": "",
 }
 
 
@@ -220,7 +224,9 @@ class Deployment:
         # The Warehouse Sync example triggers a pipeline configured beforehand, as in a real workspace.
         with MParticleClient(client_settings(emulator)) as client:
             create_pipeline(client)
+            create_pipeline(client, CONTROL_PIPELINE_ID)
             create_ltv_attribute(client)
+            create_attribute_with_draft(client)
 
     def wait_http(self, url: str, timeout: float) -> None:
         import urllib.request

@@ -1,8 +1,9 @@
-"""The events triggers send back to deferred tasks, and their validation on resume.
+"""The events triggers send back to deferred tasks, and the one way a task resumes from them.
 
 Every event is a dict of JSON primitives with a ``status`` (``success``, ``failed``, ``timeout`` or
-``error``) and a human ``message``; the rest is the payload of the trigger that sent it. A resuming
-method calls :func:`validate_event` first and fails loudly on anything else.
+``error``) and a human ``message``; the rest is the payload of the trigger that sent it. Every
+``execute_complete`` goes through :func:`resume`, which validates the event, turns a transient error
+into a retry, and applies ``soft_fail``, in one place as ``BaseSensorOperator.resume_execution`` does.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
 EVENT_STATUSES = frozenset({"success", "failed", "timeout", "error"})
 
@@ -64,3 +65,44 @@ def raise_if_transient(event: dict[str, Any]) -> None:
         from airflow_provider_mparticle.exceptions import MParticleRetryableError
 
         raise MParticleRetryableError(str(event.get("message")))
+
+
+def resume(
+    event: Any,
+    required: Iterable[str] = (),
+    *,
+    soft_fail: bool = False,
+    on_timeout: Callable[[str], BaseException] | None = None,
+    on_failure: Callable[[str], BaseException] | None = None,
+) -> dict[str, Any]:
+    """The success event a deferred task resumes with; anything else raises.
+
+    - a malformed event raises ``AirflowException`` (see :func:`validate_event`);
+    - a transient ``error`` raises :class:`~airflow_provider_mparticle.exceptions.MParticleRetryableError`,
+      which Airflow retries and ``soft_fail`` never skips, as when ``poke()`` meets the same error;
+    - ``failed``, ``timeout`` and other ``error`` events raise ``on_failure(message)`` (default
+      :class:`~airflow_provider_mparticle.exceptions.MParticleTaskFailure`) or ``on_timeout(message)``
+      (default ``AirflowSensorTimeout``); with ``soft_fail`` they skip the task instead.
+
+    :param event: what the trigger sent.
+    :param required: payload keys a ``success`` event must carry.
+    :param soft_fail: skip instead of failing (sensors).
+    :param on_timeout: the exception for a ``timeout`` event.
+    :param on_failure: the exception for a ``failed`` or non-transient ``error`` event.
+    """
+    from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+
+    from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+    valid = validate_event(event, required)
+    raise_if_transient(valid)
+    message: str = valid["message"]
+    if valid["status"] == "success":
+        return valid
+    if valid["status"] == "timeout":
+        error = (on_timeout or AirflowSensorTimeout)(message)
+    else:
+        error = (on_failure or MParticleTaskFailure)(message)
+    if soft_fail:
+        raise AirflowSkipException(f"Skipping due to soft_fail: {message}") from error
+    raise error

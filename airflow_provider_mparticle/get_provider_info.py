@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_mparticle import __version__
+from airflow_provider_mparticle.connection_fields import (
+    ADOBE_FIELDS,
+    ADOBE_STANDARD_PLACEHOLDERS,
+    MPARTICLE_FIELDS,
+    MPARTICLE_STANDARD_PLACEHOLDERS,
+    form,
+    placeholders,
+)
+
 MPARTICLE = "mParticle"
 ADOBE = "Adobe Experience Platform"
 _PACKAGE = "airflow_provider_mparticle"
 
 # One line per module, so that adding one is a one-line change.
 HOOKS = [
+    (MPARTICLE, f"{_PACKAGE}.hooks.base"),
     (MPARTICLE, f"{_PACKAGE}.hooks.mparticle"),
     (ADOBE, f"{_PACKAGE}.hooks.adobe"),
 ]
@@ -21,11 +32,13 @@ OPERATORS = [
     (ADOBE, f"{_PACKAGE}.operators.adobe"),
 ]
 SENSORS = [
+    (MPARTICLE, f"{_PACKAGE}.sensors.base"),
     (MPARTICLE, f"{_PACKAGE}.sensors.calculated_attributes"),
     (MPARTICLE, f"{_PACKAGE}.sensors.warehouse_sync"),
     (ADOBE, f"{_PACKAGE}.sensors.adobe"),
 ]
 TRIGGERS = [
+    (MPARTICLE, f"{_PACKAGE}.triggers.base"),
     (MPARTICLE, f"{_PACKAGE}.triggers.calculated_attributes"),
     (MPARTICLE, f"{_PACKAGE}.triggers.warehouse_sync"),
     (ADOBE, f"{_PACKAGE}.triggers.adobe"),
@@ -43,12 +56,35 @@ def _modules(entries: list[tuple[str, str]]) -> list[dict[str, Any]]:
     return [{"integration-name": name, "python-modules": modules} for name, modules in grouped.items()]
 
 
+# The ``[mparticle]`` section of airflow.cfg (AIRFLOW__MPARTICLE__<OPTION> in the environment).
+CONFIG = {
+    "mparticle": {
+        "description": "Settings of the mParticle provider.",
+        "options": {
+            "calculated_attribute_url_template": {
+                "description": "Address of a calculated attribute in the mParticle UI, used by the "
+                "'mParticle calculated attribute' extra link. The UI's addresses are not part of the "
+                "documented API: change this if mParticle moves them. Fields: {workspace_id}, {ca_id}, "
+                "{name} (URL-quoted).",
+                "version_added": "0.1.0",
+                "type": "string",
+                "example": "https://app.mparticle.com/audiences/calculated-attributes/{ca_id}"
+                "?workspaceId={workspace_id}",
+                # Kept equal to links.calculated_attributes.DEFAULT_URL_TEMPLATE by a test.
+                "default": "https://app.mparticle.com/audiences/calculated-attributes/{ca_id}"
+                "?workspaceId={workspace_id}",
+            },
+        },
+    },
+}
+
+
 def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "airflow-provider-mparticle",
         "name": "mParticle",
         "description": "Drive mParticle from Airflow: calculated attributes, seeding, Warehouse Sync, data plans.",
-        "versions": ["0.1.0"],
+        "versions": [__version__],
         "integrations": [
             {
                 "integration-name": "mParticle",
@@ -66,6 +102,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _modules(SENSORS),
         "triggers": _modules(TRIGGERS),
         "extra-links": EXTRA_LINKS,
+        "config": CONFIG,
         # Airflow checks and normalises mparticle:// asset URIs with the handler; OpenLineage maps them
         # to datasets in the workspace's namespace with the converter.
         "asset-uris": [
@@ -78,108 +115,26 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "connection-types": [
             {
-                "hook-class-name": "airflow_provider_mparticle.hooks.mparticle.MParticleHook",
+                "hook-class-name": f"{_PACKAGE}.hooks.mparticle.MParticleHook",
                 "hook-name": "mParticle",
                 "connection-type": "mparticle",
                 "ui-field-behaviour": {
                     "hidden-fields": ["host", "schema", "port"],
                     "relabeling": {"login": "Workspace API key", "password": "Workspace API secret"},
-                    "placeholders": {},
+                    "placeholders": placeholders(MPARTICLE_FIELDS, MPARTICLE_STANDARD_PLACEHOLDERS),
                 },
-                "conn-fields": {
-                    "workspace_id": {
-                        "label": "Workspace ID",
-                        "description": "Workspace id used in Platform API paths.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "pod": {
-                        "label": "Pod",
-                        "description": "Data centre of the workspace.",
-                        "schema": {
-                            "type": ["string", "null"],
-                            "enum": ["us1", "us2", "eu1", "au1"],
-                            "default": "us1",
-                        },
-                    },
-                    "client_id": {
-                        "label": "Platform API client ID",
-                        "description": "OAuth client id for the Platform, Warehouse Sync and Data Planning APIs.",
-                        "schema": {"type": ["string", "null"], "format": "password"},
-                    },
-                    "client_secret": {
-                        "label": "Platform API client secret",
-                        "schema": {"type": ["string", "null"], "format": "password"},
-                    },
-                    "s2s_url": {
-                        "label": "Seeding API base URL override",
-                        "description": "Default: the pod's s2s host. Plain http:// only to loopback.",
-                        "schema": {"type": ["string", "null"], "format": "url"},
-                    },
-                    "api_url": {
-                        "label": "Platform API base URL override",
-                        "description": "Default: https://api.mparticle.com.",
-                        "schema": {"type": ["string", "null"], "format": "url"},
-                    },
-                    "token_url": {
-                        "label": "OAuth token URL override",
-                        "description": "Default: https://sso.auth.mparticle.com/oauth/token.",
-                        "schema": {"type": ["string", "null"], "format": "url"},
-                    },
-                    "timeout": {
-                        "label": "Request timeout (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 30},
-                    },
-                    "max_attempts": {
-                        "label": "Attempts per request (429 / 5xx / dropped connections)",
-                        "schema": {"type": ["integer", "null"], "default": 8},
-                    },
-                },
+                "conn-fields": form(MPARTICLE_FIELDS),
             },
             {
-                "hook-class-name": "airflow_provider_mparticle.hooks.adobe.AdobeExperiencePlatformHook",
+                "hook-class-name": f"{_PACKAGE}.hooks.adobe.AdobeExperiencePlatformHook",
                 "hook-name": "Adobe Experience Platform",
                 "connection-type": "adobe_aep",
                 "ui-field-behaviour": {
                     "hidden-fields": ["host", "schema", "port"],
                     "relabeling": {"login": "Client ID (API key)", "password": "Client secret"},
-                    "placeholders": {},
+                    "placeholders": placeholders(ADOBE_FIELDS, ADOBE_STANDARD_PLACEHOLDERS),
                 },
-                "conn-fields": {
-                    "org_id": {
-                        "label": "IMS organisation ID",
-                        "description": "Sent as x-gw-ims-org-id, e.g. 1234ABCD5678@AdobeOrg.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "sandbox_name": {
-                        "label": "Sandbox name",
-                        "description": "Sent as x-sandbox-name.",
-                        "schema": {"type": ["string", "null"], "default": "prod"},
-                    },
-                    "scopes": {
-                        "label": "OAuth scopes",
-                        "description": "Comma-separated; default: openid,AdobeID,read_organizations,"
-                        "additional_info.projectedProductContext.",
-                        "schema": {"type": ["string", "null"]},
-                    },
-                    "platform_url": {
-                        "label": "Platform URL override",
-                        "description": "Default: https://platform.adobe.io. Plain http:// only to loopback.",
-                        "schema": {"type": ["string", "null"], "format": "url"},
-                    },
-                    "ims_token_url": {
-                        "label": "IMS token URL override",
-                        "description": "Default: https://ims-na1.adobelogin.com/ims/token/v3.",
-                        "schema": {"type": ["string", "null"], "format": "url"},
-                    },
-                    "timeout": {
-                        "label": "Request timeout (seconds)",
-                        "schema": {"type": ["number", "null"], "default": 30},
-                    },
-                    "max_attempts": {
-                        "label": "Attempts per request (429 / 5xx / dropped connections)",
-                        "schema": {"type": ["integer", "null"], "default": 8},
-                    },
-                },
+                "conn-fields": form(ADOBE_FIELDS),
             },
         ],
     }

@@ -121,7 +121,7 @@ class Emulator:
                     "client_secret": "emulator-client-secret",
                     "s2s_url": self.url,
                     "api_url": self.url,
-                    "token_url": self.url + "/oauth/token",
+                    "oauth_url": self.url + "/oauth/token",
                 },
             }
         )

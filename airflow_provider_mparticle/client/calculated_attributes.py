@@ -92,6 +92,25 @@ class CalculationStatus:
             estimated_completion_time=data.get("estimated_completion_time"),
         )
 
+    def progress_text(self) -> str:
+        """``42% complete, estimated completion 2026-...`` (for logs)."""
+        percent = self.calculation_percent_complete
+        text = f"{percent:g}% complete" if percent is not None else "progress unknown"
+        if self.estimated_completion_time:
+            text += f", estimated completion {self.estimated_completion_time}"
+        return text
+
+    def summary(self) -> dict[str, Any]:
+        """JSON primitives describing the calculation (trigger events, XCom)."""
+        return {
+            "ca_id": self.id,
+            "name": self.name,
+            "revision_id": self.revision_id,
+            "is_calculated": self.is_calculated,
+            "calculation_percent_complete": self.calculation_percent_complete,
+            "estimated_completion_time": self.estimated_completion_time,
+        }
+
 
 class CalculatedAttributeCalls:
     """The calls of the calculated-attributes API for one workspace, shared by both clients."""

@@ -19,6 +19,7 @@ from typing import Any, Generic, Literal, Protocol, TypeVar
 from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
 from tenacity.wait import wait_base
 
+from airflow_provider_mparticle import __version__
 from airflow_provider_mparticle.client.config import TOKEN_AUDIENCE, ClientSettings, RetrySettings
 from airflow_provider_mparticle.client.errors import (
     MParticleAuthError,
@@ -32,7 +33,7 @@ from airflow_provider_mparticle.client.tokens import CachedToken
 
 T = TypeVar("T")
 AuthKind = Literal["basic", "bearer", "none"]
-USER_AGENT = "airflow-provider-mparticle/0.1.0"
+USER_AGENT = f"airflow-provider-mparticle/{__version__}"
 
 
 @dataclass(frozen=True)

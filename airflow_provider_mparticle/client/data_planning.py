@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -297,22 +298,60 @@ class BatchValidationResult:
 # --- checking plans before they are sent -----------------------------------------------------------
 
 
-def _check_schema_keywords(node: Any, where: str) -> None:
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key in UNSUPPORTED_SCHEMA_KEYWORDS:
-                raise DataPlanDocumentError(
-                    f"{where}: JSON Schema keyword {key!r} is not supported by mParticle data plans."
-                )
-            # Under "properties" the keys are attribute names, not keywords.
-            if key == "properties" and isinstance(value, dict):
-                for name, sub in value.items():
-                    _check_schema_keywords(sub, f"{where}/properties/{name}")
-            else:
-                _check_schema_keywords(value, f"{where}/{key}")
-    elif isinstance(node, list):
-        for index, item in enumerate(node):
-            _check_schema_keywords(item, f"{where}/{index}")
+# A data point's validator is a JSON Schema (draft 2019-09: the spec lists $recursiveRef, $defs,
+# unevaluatedItems...). Its meta-schema, extended the way 2019-09 allows ($recursiveAnchor on the new
+# root, so that every subschema is checked against the extension too) with the keywords mParticle
+# refuses. jsonschema comes with Airflow; it is imported on first use.
+_SCHEMA_DRAFT = "https://json-schema.org/draft/2019-09/schema"
+_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+
+
+@functools.cache
+def _data_point_schema_validator() -> Any:
+    from jsonschema import Draft201909Validator
+
+    meta_schema = {
+        "$schema": _SCHEMA_DRAFT,
+        "$id": "urn:airflow-provider-mparticle:data-point-schema",
+        "$recursiveAnchor": True,
+        "allOf": [{"$ref": _SCHEMA_DRAFT}],
+        "not": {
+            "type": "object",
+            "anyOf": [{"required": [keyword]} for keyword in sorted(UNSUPPORTED_SCHEMA_KEYWORDS)],
+        },
+    }
+    Draft201909Validator.check_schema(meta_schema)
+    return Draft201909Validator(meta_schema)
+
+
+def _schema_problem(error: Any) -> str:
+    path = "".join(f"/{part}" for part in error.absolute_path)
+    instance = error.instance
+    if error.validator == "not" and isinstance(instance, dict):
+        keywords = sorted(UNSUPPORTED_SCHEMA_KEYWORDS & set(instance))
+        return f"{path or '/'}: JSON Schema keyword {keywords[0]!r} is not supported by mParticle data plans"
+    if path.endswith("/type") and error.validator == "anyOf":
+        return f"{path}: {instance!r} is not a JSON Schema type ({', '.join(_JSON_TYPES)})"
+    return f"{path or '/'}: {error.message}"
+
+
+def check_data_point_schema(definition: Any, where: str, data_point: str) -> None:
+    """Check a data point's validator definition: a valid JSON Schema without the keywords mParticle refuses.
+
+    :param definition: the ``validator.definition`` of a data point.
+    :param where: where the definition is in the document (``...data_points[0].validator.definition``).
+    :param data_point: the data point in words (its match, as :func:`describe_match` gives it).
+    :raises DataPlanDocumentError: naming the data point and listing every problem with its path.
+    """
+    errors = sorted(
+        _data_point_schema_validator().iter_errors(definition),
+        key=lambda e: [str(p) for p in e.absolute_path],
+    )
+    if errors:
+        problems = "; ".join(_schema_problem(error) for error in errors)
+        raise DataPlanDocumentError(
+            f"{where} (data point {data_point}) is not a valid data plan schema: {problems}."
+        )
 
 
 def check_version_document(document: Any, where: str = "version_document") -> dict[str, Any]:
@@ -356,7 +395,9 @@ def check_version_document(document: Any, where: str = "version_document") -> di
             raise DataPlanDocumentError(f"{here}.validator.type must be 'json_schema'.")
         if not isinstance(validator.get("definition"), dict):
             raise DataPlanDocumentError(f"{here}.validator.definition must be a JSON object (a JSON Schema).")
-        _check_schema_keywords(validator["definition"], f"{here}.validator.definition")
+        check_data_point_schema(
+            validator["definition"], f"{here}.validator.definition", describe_match(match)
+        )
     return request_document(document)
 
 

@@ -116,6 +116,16 @@ def _run_id(value: Any) -> int | str | None:
         return str(value)
 
 
+def parse_run_id(value: Any) -> int | str | None:
+    """A pipeline run id as given by a user or a template: None when absent or blank, else as in answers.
+
+    :param value: an int, its text (templated values arrive as text), or None.
+    """
+    if isinstance(value, str):
+        value = value.strip() or None
+    return _run_id(value)
+
+
 @dataclass(frozen=True)
 class WarehouseConnection:
     """A data warehouse connection; ``config`` comes back with secrets masked by mParticle."""
@@ -279,6 +289,22 @@ class PipelineRun:
             "started_on": self.started_on,
             "ended_on": self.ended_on,
         }
+
+    def result(self) -> dict[str, Any]:
+        """What a task waiting for the run returns (XCom): ids, status and record counts."""
+        return {
+            "pipeline_id": self.pipeline_id,
+            "run_id": self.id,
+            "status": self.status_text,
+            "successful_records": self.successful_records,
+            "failed_records": self.failed_records,
+        }
+
+    def failure_message(self, problems: list[str]) -> str:
+        """The run's errors and the pipeline's, connection's and data model's ``problems``, in one line."""
+        details = [*self.errors, *(p for p in problems if p.split(": ", 1)[-1] not in self.errors)]
+        text = "; ".join(details) if details else "mParticle gave no error details"
+        return f"Pipeline {self.pipeline_id} run {self.id} ended {self.status_text}: {text}"
 
 
 @dataclass(frozen=True)

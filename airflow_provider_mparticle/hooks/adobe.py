@@ -4,34 +4,39 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.hooks.base import ApiClientHook, number_extra
+from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
-    from airflow_provider_mparticle.client.adobe import AdobeClient, AdobeClientSettings, AsyncAdobeClient
+    from airflow_provider_mparticle.client.adobe import (
+        AdobeClient,
+        AdobeClientSettings,
+        AsyncAdobeClient,
+        ComputedAttribute,
+    )
 
-# Connection extras (the client id and secret are the login and password, masked by Airflow).
-_EXTRAS = frozenset(
-    {"org_id", "sandbox_name", "scopes", "platform_url", "ims_token_url", "timeout", "max_attempts"}
-    | {"max_elapsed", "verify"}
-)
 
+def adobe_settings_from_connection(conn: Connection, *, name_connection: bool = True) -> AdobeClientSettings:
+    """Build Adobe client settings from an ``adobe_aep`` connection; errors name the offending field.
 
-def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
-    """Build Adobe client settings from an ``adobe_aep`` connection; errors name the offending field."""
-    from airflow_provider_mparticle.client import MParticleConfigError, RetrySettings
+    :param conn: the connection.
+    :param name_connection: start error messages with the connection id (off when testing an unsaved
+        connection, whose id Airflow made up).
+    """
+    from airflow_provider_mparticle.client import MParticleConfigError
     from airflow_provider_mparticle.client.adobe import AdobeClientSettings
     from airflow_provider_mparticle.client.adobe.config import DEFAULT_SANDBOX, DEFAULT_SCOPES
+    from airflow_provider_mparticle.client.config import validate_base_url
+    from airflow_provider_mparticle.connection_fields import (
+        ADOBE_FIELDS,
+        ADOBE_RENAMED,
+        read_extras,
+        transport_extras,
+    )
 
-    raw = conn.extra_dejson or {}
     try:
-        if not isinstance(raw, dict):
-            raise MParticleConfigError("'extra' must be a JSON object.")
-        extra = {key.removeprefix("extra__adobe_aep__"): value for key, value in raw.items()}
-        unknown = sorted(set(extra) - _EXTRAS)
-        if unknown:
-            raise MParticleConfigError(f"unknown extra field(s): {', '.join(unknown)}.")
+        extra = read_extras(conn, "adobe_aep", ADOBE_FIELDS, ADOBE_RENAMED)
         scopes: Any = extra.get("scopes") or DEFAULT_SCOPES
         if isinstance(scopes, str):
             scopes = [s.strip() for s in scopes.replace(" ", ",").split(",") if s.strip()]
@@ -39,7 +44,7 @@ def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
             raise MParticleConfigError(
                 "extra 'scopes' must be a comma-separated string or a list of strings."
             )
-        verify = extra.get("verify", True)
+        ims_url = extra.get("ims_url") or None
         return AdobeClientSettings(
             client_id=conn.login or None,
             client_secret=conn.password or None,
@@ -47,16 +52,12 @@ def adobe_settings_from_connection(conn: Connection) -> AdobeClientSettings:
             sandbox_name=str(extra.get("sandbox_name") or DEFAULT_SANDBOX).strip(),
             scopes=tuple(scopes),
             platform_url=extra.get("platform_url") or None,
-            ims_token_url=extra.get("ims_token_url") or None,
-            timeout=number_extra(extra, "timeout", 30.0),
-            retry=RetrySettings(
-                max_attempts=int(number_extra(extra, "max_attempts", RetrySettings.max_attempts)),
-                max_elapsed=number_extra(extra, "max_elapsed", RetrySettings.max_elapsed),
-            ),
-            verify=verify if isinstance(verify, bool | str) else True,
+            # Checked here so that an error names the extra the user set.
+            ims_token_url=validate_base_url(ims_url, "ims_url") if ims_url else None,
+            **transport_extras(extra),
         )
     except MParticleConfigError as error:
-        raise MParticleConfigError(f"Connection {conn.conn_id!r}: {error}") from None
+        raise connection_error(conn, error, name_connection) from None
 
 
 class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeClient", "AsyncAdobeClient"]):
@@ -80,8 +81,8 @@ class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeCli
         self.adobe_aep_conn_id = adobe_aep_conn_id
         super().__init__(**kwargs)
 
-    def settings_from_connection(self, conn: Connection) -> AdobeClientSettings:
-        return adobe_settings_from_connection(conn)
+    def settings_from_connection(self, conn: Connection, name_connection: bool = True) -> AdobeClientSettings:
+        return adobe_settings_from_connection(conn, name_connection=name_connection)
 
     def client_class(self) -> type[AdobeClient]:
         from airflow_provider_mparticle.client.adobe import AdobeClient
@@ -93,12 +94,29 @@ class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeCli
 
         return AsyncAdobeClient
 
+    @staticmethod
+    def evaluation_failure(attribute: ComputedAttribute) -> str | None:
+        """Why waiting for this computed attribute to be PROCESSED is pointless, or None.
+
+        FAILED and DISABLED are final; a DRAFT is never evaluated. Shared by the sensor and its trigger.
+
+        :param attribute: the computed attribute as last read.
+        """
+        from airflow_provider_mparticle.client.adobe import ComputedAttributeStatus
+
+        status, text = attribute.status, attribute.status_text
+        if status is not None and status.is_failure:
+            return f"Computed attribute {attribute.name!r} is {text}."
+        if status is ComputedAttributeStatus.DRAFT:
+            return f"Computed attribute {attribute.name!r} is a DRAFT: it is never evaluated; set its status to NEW."
+        return None
+
     def test_connection(self) -> tuple[bool, str]:
         """Fetch an IMS token and list one computed attribute of the sandbox."""
         from airflow_provider_mparticle.client import MParticleError
 
         try:
-            settings = self.settings
+            settings = self.settings_for_test()
             with self.get_client() as client:
                 client.computed_attributes.list_page(limit=1)
         except MParticleError as error:

@@ -31,7 +31,14 @@ def number_extra(extra: dict[str, Any], name: str, default: float) -> float:
     except (TypeError, ValueError):
         from airflow_provider_mparticle.client import MParticleConfigError
 
-        raise MParticleConfigError(f"Connection extra {name!r} must be a number, got {value!r}.") from None
+        raise MParticleConfigError(f"extra {name!r} must be a number, got {value!r}.") from None
+
+
+def connection_error(conn: Connection, error: Exception, name_connection: bool = True) -> Exception:
+    """A settings error for the user: prefixed with the connection id unless ``name_connection`` is off."""
+    from airflow_provider_mparticle.client import MParticleConfigError
+
+    return MParticleConfigError(f"Connection {conn.conn_id!r}: {error}" if name_connection else str(error))
 
 
 #: seconds a connection read by one trigger is reused by the other triggers of the process
@@ -107,8 +114,27 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         conn_id: str = getattr(self, self.conn_name_attr)
         return conn_id
 
-    def settings_from_connection(self, conn: Connection) -> SettingsT:
-        """Client settings from the connection; errors name the connection and the offending field."""
+    def settings_for_test(self) -> SettingsT:
+        """Client settings for ``test_connection``: errors name the field but not the connection.
+
+        Airflow's UI tests an unsaved connection under a random id the user never saw (and the user
+        knows which connection they are testing).
+        """
+        if self._settings is None:
+            conn = self.get_connection(self._conn_id)
+            self._settings = self.settings_from_connection(conn, name_connection=False)
+        return self._settings
+
+    def get_conn(self) -> ClientT:
+        """A synchronous client, as :meth:`get_client` gives it; the caller closes it."""
+        return self.get_client()
+
+    def settings_from_connection(self, conn: Connection, name_connection: bool = True) -> SettingsT:
+        """Client settings from the connection; errors name the offending field.
+
+        :param conn: the connection.
+        :param name_connection: start error messages with the connection id.
+        """
         raise NotImplementedError
 
     def client_class(self) -> Callable[..., ClientT]:

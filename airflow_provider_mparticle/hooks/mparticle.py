@@ -4,58 +4,36 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.hooks.base import ApiClientHook, number_extra
+from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_mparticle.client import AsyncMParticleClient, ClientSettings, MParticleClient
-
-# Connection extras and the client setting each one feeds. Secrets are ``format: password`` in the
-# connection form (see get_provider_info) and are masked by Airflow.
-_TEXT_EXTRAS = ("workspace_id", "account_id", "s2s_url", "api_url", "token_url")
-_SECRET_EXTRAS = ("client_id", "client_secret")
+    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
 
 
-def settings_from_connection(conn: Connection) -> ClientSettings:
-    """Build client settings from an ``mparticle`` connection; errors name the offending field."""
-    from airflow_provider_mparticle.client import ClientSettings, MParticleConfigError, Pod, RetrySettings
+def settings_from_connection(conn: Connection, *, name_connection: bool = True) -> ClientSettings:
+    """Build client settings from an ``mparticle`` connection; errors name the offending field.
 
-    raw = conn.extra_dejson or {}
-    if not isinstance(raw, dict):
-        raise MParticleConfigError(f"Connection {conn.conn_id!r}: 'extra' must be a JSON object.")
-    # Older connection forms stored fields as ``extra__mparticle__<name>``.
-    extra = {key.removeprefix("extra__mparticle__"): value for key, value in raw.items()}
-    unknown = set(extra) - {
-        *_TEXT_EXTRAS,
-        *_SECRET_EXTRAS,
-        "pod",
-        "timeout",
-        "max_attempts",
-        "max_elapsed",
-        "verify",
-    }
-    if unknown:
-        names = ", ".join(sorted(unknown))
-        raise MParticleConfigError(f"Connection {conn.conn_id!r} has unknown extra field(s): {names}.")
-    for name in (*_TEXT_EXTRAS, *_SECRET_EXTRAS, "pod"):
-        value = extra.get(name)
-        numeric_id = (
-            name in ("workspace_id", "account_id") and isinstance(value, int) and not isinstance(value, bool)
-        )
-        if value is not None and not isinstance(value, str) and not numeric_id:
-            # The type only: the value may be a secret.
-            raise MParticleConfigError(
-                f"Connection {conn.conn_id!r}: extra {name!r} must be a string, got {type(value).__name__}."
-            )
+    :param conn: the connection.
+    :param name_connection: start error messages with the connection id (off when testing an unsaved
+        connection, whose id Airflow made up).
+    """
+    from airflow_provider_mparticle.client import ClientSettings, MParticleConfigError, Pod
+    from airflow_provider_mparticle.client.config import validate_base_url
+    from airflow_provider_mparticle.connection_fields import (
+        MPARTICLE_FIELDS,
+        MPARTICLE_RENAMED,
+        read_extras,
+        transport_extras,
+    )
+
     try:
-        retry = RetrySettings(
-            max_attempts=int(number_extra(extra, "max_attempts", RetrySettings.max_attempts)),
-            max_elapsed=number_extra(extra, "max_elapsed", RetrySettings.max_elapsed),
-        )
-        verify = extra.get("verify", True)
+        extra = read_extras(conn, "mparticle", MPARTICLE_FIELDS, MPARTICLE_RENAMED)
+        oauth_url = extra.get("oauth_url") or None
         return ClientSettings(
-            workspace_id=str(extra["workspace_id"]) if extra.get("workspace_id") not in (None, "") else None,
+            workspace_id=extra.get("workspace_id") or None,
             pod=Pod.parse(extra.get("pod")),
             api_key=conn.login or None,
             api_secret=conn.password or None,
@@ -64,13 +42,12 @@ def settings_from_connection(conn: Connection) -> ClientSettings:
             account_id=extra.get("account_id") or None,
             s2s_url=extra.get("s2s_url") or None,
             api_url=extra.get("api_url") or None,
-            token_url=extra.get("token_url") or None,
-            timeout=number_extra(extra, "timeout", 30.0),
-            retry=retry,
-            verify=verify if isinstance(verify, bool | str) else True,
+            # Checked here so that an error names the extra the user set.
+            token_url=validate_base_url(oauth_url, "oauth_url") if oauth_url else None,
+            **transport_extras(extra),
         )
     except MParticleConfigError as error:
-        raise MParticleConfigError(f"Connection {conn.conn_id!r}: {error}") from None
+        raise connection_error(conn, error, name_connection) from None
 
 
 class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
@@ -94,8 +71,8 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
         self.mparticle_conn_id = mparticle_conn_id
         super().__init__(**kwargs)
 
-    def settings_from_connection(self, conn: Connection) -> ClientSettings:
-        return settings_from_connection(conn)
+    def settings_from_connection(self, conn: Connection, name_connection: bool = True) -> ClientSettings:
+        return settings_from_connection(conn, name_connection=name_connection)
 
     def client_class(self) -> type[MParticleClient]:
         from airflow_provider_mparticle.client import MParticleClient
@@ -107,12 +84,48 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
 
         return AsyncMParticleClient
 
+    @staticmethod
+    def get_calculated_attribute(
+        client: MParticleClient, ca_id: int | str | None = None, ca_name: str | None = None
+    ) -> CalculatedAttribute:
+        """The calculated attribute with this id (or, without an id, this exact name).
+
+        Shared by the operators and the sensor that take ``ca_id`` / ``ca_name`` template fields, so the
+        values are checked here, once rendered.
+
+        :param client: a client of this hook.
+        :param ca_id: the calculated attribute's id (an int, or its text).
+        :param ca_name: its exact name, used when no id is given.
+        :raises MParticleTaskFailure: when neither is given, or it does not exist (so ``soft_fail`` skips).
+        """
+        from airflow_provider_mparticle.client import MParticleNotFoundError
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        workspace = client.settings.workspace_id
+        if ca_id not in (None, ""):
+            try:
+                number = int(str(ca_id).strip())
+            except ValueError:
+                raise MParticleTaskFailure(f"ca_id must be an integer, got {ca_id!r}.") from None
+            try:
+                return client.calculated_attributes.get(number)
+            except MParticleNotFoundError as error:
+                raise MParticleTaskFailure(
+                    f"Calculated attribute id {ca_id} does not exist in workspace {workspace}: {error}"
+                ) from error
+        if not ca_name:
+            raise MParticleTaskFailure("Give ca_id or ca_name to find the calculated attribute.")
+        found = client.calculated_attributes.find_by_name(ca_name)
+        if found is None:
+            raise MParticleTaskFailure(f"No calculated attribute named {ca_name!r} in workspace {workspace}.")
+        return found
+
     def test_connection(self) -> tuple[bool, str]:
         """Check every credential set the connection holds; the message says which one failed."""
         from airflow_provider_mparticle.client import MParticleAPIError, MParticleError
 
         try:
-            settings = self.settings
+            settings = self.settings_for_test()
         except MParticleError as error:
             return False, str(error)
         if not settings.has_seeding_credentials and not settings.has_platform_credentials:

@@ -35,10 +35,10 @@ class AdobeEnsureComputedAttributeOperator(BaseOperator):
     :param description: description (templated).
     :param keep_current: fast refresh (the documents ask for False for now).
     :param activate: create as NEW (or move a DRAFT to NEW), which starts the evaluation.
-    :param adobe_aep_conn_id: the ``adobe_aep`` connection.
+    :param adobe_aep_conn_id: the ``adobe_aep`` connection (templated).
     """
 
-    template_fields = ("name", "expression", "duration", "display_name", "description")
+    template_fields = ("name", "expression", "duration", "display_name", "description", "adobe_aep_conn_id")
 
     def __init__(
         self,
@@ -127,10 +127,10 @@ class AdobeSetComputedAttributeStatusOperator(BaseOperator):
 
     :param attribute_id: the computed attribute's id (templated).
     :param status: ``NEW`` or ``DISABLED``.
-    :param adobe_aep_conn_id: the ``adobe_aep`` connection.
+    :param adobe_aep_conn_id: the ``adobe_aep`` connection (templated).
     """
 
-    template_fields = ("attribute_id",)
+    template_fields = ("attribute_id", "adobe_aep_conn_id")
 
     def __init__(
         self,

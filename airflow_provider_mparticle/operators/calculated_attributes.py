@@ -12,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, conf
 
 from airflow_provider_mparticle.links.calculated_attributes import MParticleCalculatedAttributeLink
 from airflow_provider_mparticle.operators.seeding import (
     SEED_CHECKPOINT_KEY,
     MParticleSeedCalculatedAttributesOperator,
 )
-from airflow_provider_mparticle.sensors.base import default_deferrable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -49,8 +48,9 @@ def _client(conn_id: str) -> MParticleClient:
     return MParticleHook(conn_id).get_client()
 
 
-def _label(ca: CalculatedAttribute) -> str:
-    return f"calculated attribute {ca.name!r} (id {ca.id})"
+def _label(ca: CalculatedAttribute, start: bool = False) -> str:
+    # Only the first letter of the sentence is raised: names keep their case.
+    return f"{'C' if start else 'c'}alculated attribute {ca.name!r} (id {ca.id})"
 
 
 class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
@@ -79,10 +79,10 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
     :param ca_id: ensure this calculated attribute (found by id, so a new name is a rename) instead of
         looking it up by name (templated).
     :param allow_seed_reset: allow changes that make mParticle delete the existing seeds.
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
 
-    template_fields: Sequence[str] = ("definition", "ca_name", "description", "ca_id")
+    template_fields: Sequence[str] = ("definition", "ca_name", "description", "ca_id", "mparticle_conn_id")
     template_fields_renderers = {"definition": "json"}
     operator_extra_links = (MParticleCalculatedAttributeLink(),)
     ui_color = "#e6f0ff"
@@ -241,7 +241,7 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         same_name = existing.name == spec.name
         same_description = spec.description is None or spec.description == existing.description
         if same_definition and same_name and same_description:
-            self.log.info("%s already matches the definition; nothing to do.", _label(existing).capitalize())
+            self.log.info("%s already matches the definition; nothing to do.", _label(existing, start=True))
             return "unchanged"
         if not same_name and existing.is_active:
             raise MParticleTaskFailure(
@@ -284,10 +284,10 @@ class _OneCalculatedAttributeOperator(BaseOperator):
 
     :param ca_id: the calculated attribute's id (templated).
     :param ca_name: or its exact name (templated).
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
 
-    template_fields: Sequence[str] = ("ca_id", "ca_name")
+    template_fields: Sequence[str] = ("ca_id", "ca_name", "mparticle_conn_id")
     operator_extra_links = (MParticleCalculatedAttributeLink(),)
     ui_color = "#e6f0ff"
 
@@ -299,20 +299,20 @@ class _OneCalculatedAttributeOperator(BaseOperator):
         mparticle_conn_id: str = "mparticle_default",
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_mparticle.sensors.calculated_attributes import check_id_or_name
-
         super().__init__(**kwargs)
-        check_id_or_name(ca_id, ca_name)
+        # Whether an argument was given can be checked here; its rendered value only in execute().
+        if ca_id is None and ca_name is None:
+            raise ValueError("Give ca_id or ca_name.")
         self.ca_id = ca_id
         self.ca_name = ca_name
         self.mparticle_conn_id = mparticle_conn_id
 
     def _resolve(self, context: Context, client: MParticleClient) -> CalculatedAttribute:
         """Find the calculated attribute (failing the task if it is missing) and publish its link."""
+        from airflow_provider_mparticle.hooks.mparticle import MParticleHook
         from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
-        from airflow_provider_mparticle.sensors.calculated_attributes import resolve_calculated_attribute
 
-        ca = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
+        ca = MParticleHook.get_calculated_attribute(client, self.ca_id, self.ca_name)
         publish_calculated_attribute(
             context, client.settings.require_workspace(), ca.id, ca.name, api_url=client.settings.api_url
         )
@@ -334,7 +334,7 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
     :param poll_interval: seconds between calculation checks while waiting.
     :param timeout: how long to wait (seconds or timedelta); then the task fails.
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
 
     def __init__(
@@ -343,14 +343,14 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
         wait_for_calculation: bool = False,
         poll_interval: float = 60.0,
         timeout: float | dt.timedelta = dt.timedelta(days=7),
-        deferrable: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.wait_for_calculation = wait_for_calculation
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable = deferrable
 
     def _activate(self, client: MParticleClient, ca: CalculatedAttribute) -> bool:
         from airflow_provider_mparticle.client import MParticleValidationError
@@ -418,41 +418,33 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
                     return {**result, **status}
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
-        raise MParticleTaskFailure(
-            f"{_label(ca).capitalize()} is still calculating after {self.timeout:g} s."
-        )
+        raise MParticleTaskFailure(f"{_label(ca, start=True)} is still calculating after {self.timeout:g} s.")
 
     def _check(self, client: MParticleClient, ca: CalculatedAttribute) -> dict[str, Any] | None:
         from airflow_provider_mparticle.client import MParticleNotFoundError
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
-        from airflow_provider_mparticle.triggers.calculated_attributes import (
-            calculation_payload,
-            progress_text,
-        )
 
         try:
             status = client.calculated_attributes.calculation_status(ca.id)
         except MParticleNotFoundError as error:
-            raise MParticleTaskFailure(f"{_label(ca).capitalize()} is gone: {error}") from error
-        progress = progress_text(status)
+            raise MParticleTaskFailure(f"{_label(ca, start=True)} is gone: {error}") from error
+        progress = status.progress_text()
         if status.is_calculated:
-            self.log.info("%s is calculated (%s).", _label(ca).capitalize(), progress)
-            return calculation_payload(status)
+            self.log.info("%s is calculated (%s).", _label(ca, start=True), progress)
+            return status.summary()
         if progress != getattr(self, "_last_progress", None):
-            self.log.info("%s: calculation %s", _label(ca).capitalize(), progress)
+            self.log.info("%s: calculation %s", _label(ca, start=True), progress)
             self._last_progress = progress
         return None
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, result: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        """Resume from the trigger: validate the event, then succeed or fail with its message."""
-        from airflow_provider_mparticle.events import validate_event
+        """Resume from the trigger: validate the event, then succeed, fail, or retry a transient error."""
+        from airflow_provider_mparticle.events import resume
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
-        event = validate_event(event, ("ca_id", "is_calculated"))
-        if event["status"] != "success":
-            raise MParticleTaskFailure(event["message"])
+        event = resume(event, ("ca_id", "is_calculated"), on_timeout=MParticleTaskFailure)
         self.log.info("%s", event["message"])
         payload = {k: v for k, v in event.items() if k not in ("status", "message")}
         return {**(result or {}), **payload}
@@ -464,7 +456,7 @@ class MParticleDeleteCalculatedAttributeDraftOperator(_OneCalculatedAttributeOpe
     :param ca_id: the calculated attribute's id (templated).
     :param ca_name: or its exact name (templated).
     :param missing_ok: succeed (returning None) when the calculated attribute does not exist.
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
 
     def __init__(self, *, missing_ok: bool = False, **kwargs: Any) -> None:
@@ -485,7 +477,7 @@ class MParticleDeleteCalculatedAttributeDraftOperator(_OneCalculatedAttributeOpe
                 )
                 return None
             if ca.draft_definition is None:
-                self.log.info("%s has no draft definition; nothing to discard.", _label(ca).capitalize())
+                self.log.info("%s has no draft definition; nothing to discard.", _label(ca, start=True))
             else:
                 client.calculated_attributes.delete_draft(ca.id)
                 self.log.info("Discarded the draft definition of %s.", _label(ca))

@@ -247,8 +247,6 @@ class MParticleValidateBatchOperator(BaseOperator):
         self.version = version
         self.batches = batches
         self.batches_file = batches_file
-        if "{{" not in str(policy):
-            ValidationPolicy.parse(policy)  # a typo fails at parse time, not at run time
         self.policy = policy
         self.max_errors_listed = max_errors_listed
         self.mparticle_conn_id = mparticle_conn_id

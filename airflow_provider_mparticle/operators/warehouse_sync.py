@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+# airflow.sdk's on Airflow 3.3+; below 3.3 common.compat's stand-in, which triggers a new run on every
+# try (there is no task_state_store to reconnect from).
+from airflow.providers.common.compat.sdk import ResumableJobMixin
+from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException
 
 from airflow_provider_mparticle.links.warehouse_sync import (
@@ -13,24 +16,6 @@ from airflow_provider_mparticle.links.warehouse_sync import (
     MParticlePipelineLink,
     pipeline_url,
 )
-from airflow_provider_mparticle.sensors.base import default_deferrable
-
-try:
-    from airflow.sdk import ResumableJobMixin
-except ImportError:  # Airflow before 3.3: no task_state_store, so no crash recovery.
-
-    class ResumableJobMixin:  # type: ignore[no-redef]
-        external_id_key = "remote_job_id"
-
-        def __init__(self, *, durable: bool = True, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.durable = durable
-
-        def execute_resumable(self, context: Context) -> Any:
-            external_id = self.submit_job(context)  # type: ignore[attr-defined]
-            self.poll_until_complete(external_id, context)  # type: ignore[attr-defined]
-            return self.get_job_result(external_id, context)  # type: ignore[attr-defined]
-
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -40,25 +25,6 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
 DEFAULT_WAIT_TIMEOUT = 7 * 24 * 3600.0
-
-
-def normalize_run_id(value: Any) -> int | str | None:
-    """Run ids are integers; templated ones arrive as strings."""
-    if value is None or value == "":
-        return None
-    text = str(value).strip()
-    return int(text) if text.lstrip("-").isdigit() else text
-
-
-def run_result(summary: dict[str, Any]) -> dict[str, Any]:
-    """The task's return value (XCom) from a run summary or a trigger event."""
-    return {
-        "pipeline_id": summary.get("pipeline_id"),
-        "run_id": summary.get("run_id"),
-        "status": summary.get("run_status"),
-        "successful_records": summary.get("successful_records"),
-        "failed_records": summary.get("failed_records"),
-    }
 
 
 class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
@@ -71,7 +37,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     ``failed_records``.
 
     :param pipeline_id: the pipeline to trigger (templated).
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     :param wait_for_completion: wait for the run to finish (default); if False, return once triggered.
     :param attach_if_running: when the pipeline already has a run in progress, wait for that run instead
         of failing with mParticle's "Pipeline X is already in progress.".
@@ -82,7 +48,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     :param durable: remember the run id across retries (``ResumableJobMixin``).
     """
 
-    template_fields = ("pipeline_id",)
+    template_fields = ("pipeline_id", "mparticle_conn_id")
     operator_extra_links = (MParticlePipelineLink(),)
     ui_color = "#5b3ae0"
     # Renaming this breaks reconnection for task instances already running.
@@ -96,7 +62,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         wait_for_completion: bool = True,
         attach_if_running: bool = True,
         max_failed_records: int | None = None,
-        deferrable: bool | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float = 60.0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         **kwargs: Any,
@@ -111,7 +77,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         self.wait_for_completion = wait_for_completion
         self.attach_if_running = attach_if_running
         self.max_failed_records = max_failed_records
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable = deferrable
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
         self._client: MParticleClient | None = None
@@ -205,7 +171,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         api = self.client.warehouse_sync
         run = api.run(self.pipeline_id, external_id)
         if not self.wait_for_completion:
-            self._result = run_result(run.summary())
+            self._result = run.result()
             return self._result
         deadline = time.time() + self.wait_timeout
         if self.deferrable and not run.is_terminal:
@@ -243,12 +209,11 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
 
     def _finish(self, run: PipelineRun) -> dict[str, Any]:
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
-        from airflow_provider_mparticle.triggers.warehouse_sync import run_failure_message
 
         if run.status is None or not run.status.is_success:
             problems = self.client.warehouse_sync.report(self.pipeline_id).problems()
-            raise MParticleTaskFailure(run_failure_message(run, problems))
-        result = run_result(run.summary())
+            raise MParticleTaskFailure(run.failure_message(problems))
+        result = run.result()
         self._check_failed_records(result)
         self.log.info(
             "Pipeline %s run %s succeeded: %s records synced, %s failed",
@@ -270,21 +235,21 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume from the trigger: validate the event, then return the result or fail."""
-        from airflow_provider_mparticle.events import validate_event
-        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
-        from airflow_provider_mparticle.triggers.warehouse_sync import RUN_EVENT_KEYS
+        """Resume from the trigger: validate the event, then return the result, fail or retry.
 
-        event = validate_event(event, RUN_EVENT_KEYS)
-        if event["status"] == "success":
-            self.log.info("%s", event["message"])
-            result = run_result(event)
-            self._check_failed_records(result)
-            return result
-        if event["status"] == "timeout":
-            # Not a terminal failure: the run may still finish, and a retry reconnects to it.
-            raise AirflowException(f"{event['message']} A retry of this task reconnects to the run.")
-        raise MParticleTaskFailure(event["message"])
+        A timeout or a transient error (5xx, 429, network) is retryable: the run may still finish, and a
+        retry reconnects to it.
+        """
+        from airflow_provider_mparticle.events import resume
+
+        def timed_out(message: str) -> AirflowException:
+            return AirflowException(f"{message} A retry of this task reconnects to the run.")
+
+        event = resume(event, ("result",), on_timeout=timed_out)
+        self.log.info("%s", event["message"])
+        result: dict[str, Any] = event["result"]
+        self._check_failed_records(result)
+        return result
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage: the data model's tables read and the workspace written, with records synced.
@@ -300,7 +265,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
 
 class _PipelineStateOperator(BaseOperator):
     target_state = ""
-    template_fields = ("pipeline_id",)
+    template_fields = ("pipeline_id", "mparticle_conn_id")
     operator_extra_links = (MParticlePipelineLink(),)
 
     def __init__(self, *, pipeline_id: str, mparticle_conn_id: str = "mparticle_default", **kwargs: Any):
@@ -337,7 +302,7 @@ class MParticlePausePipelineOperator(_PipelineStateOperator):
     """Pause a Warehouse Sync pipeline (``state: paused``): it stops syncing until resumed.
 
     :param pipeline_id: the pipeline (templated).
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
 
     target_state = "paused"
@@ -347,7 +312,7 @@ class MParticleResumePipelineOperator(_PipelineStateOperator):
     """Resume a paused Warehouse Sync pipeline (``state: active``).
 
     :param pipeline_id: the pipeline (templated).
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
 
     target_state = "active"

@@ -1,43 +1,66 @@
-"""A base for sensors that work in poke, reschedule and deferrable modes alike."""
+"""Sensor bases that work in poke, reschedule and deferrable modes alike, for every service."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.bases.sensor import PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
+from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
+    from airflow_provider_mparticle.hooks.base import ApiClientHook
 
-def default_deferrable() -> bool:
-    """``[operators] default_deferrable``, the switch users already know."""
-    return conf.getboolean("operators", "default_deferrable", fallback=False)
+HookT = TypeVar("HookT", bound="ApiClientHook[Any, Any, Any]")
 
 
-class MParticleBaseSensor(BaseSensorOperator):
+class ApiClientSensor(BaseSensorOperator, Generic[HookT]):
     """Sensor base: ``poke()`` decides; in deferrable mode it is checked once, then a trigger waits.
 
-    The trigger gets an absolute deadline of now + ``timeout`` and answers with a ``timeout`` event at
-    that deadline, which fails the task (or skips it with ``soft_fail``), as in poke mode.
+    Subclasses name their hook class (whose ``conn_name_attr`` is the sensor's connection argument) and
+    the trigger that waits for the same condition as ``poke()``. The trigger gets an absolute deadline of
+    now + ``timeout`` and answers with a ``timeout`` event at that deadline. Every way the wait can end
+    ends the same in every mode: a terminal failure (``AirflowFailException``) or the timeout fails the
+    task, or skips it with ``soft_fail``; a transient error (5xx, 429, network) is retried, never skipped.
 
-    :param mparticle_conn_id: the ``mparticle`` connection.
     :param deferrable: free the worker slot while waiting (default: ``[operators] default_deferrable``).
     """
 
-    # Payload keys a success event must carry; checked on resume.
-    required_event_keys: tuple[str, ...] = ()
+    #: the hook that turns the sensor's connection into clients
+    hook_class: ClassVar[type[ApiClientHook[Any, Any, Any]]]
+    #: raised for ``failed`` events (an ``AirflowFailException``, so that ``soft_fail`` skips)
+    failure_class: ClassVar[type[AirflowFailException]] = MParticleTaskFailure
+    #: payload keys a success event must carry; checked on resume
+    required_event_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
-        self, *, mparticle_conn_id: str = "mparticle_default", deferrable: bool | None = None, **kwargs: Any
+        self,
+        *,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.mparticle_conn_id = mparticle_conn_id
-        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self.deferrable = deferrable
+
+    @property
+    def conn_id(self) -> str:
+        """The (rendered) connection id, read from the hook's ``conn_name_attr`` argument."""
+        conn_id: str = getattr(self, self.hook_class.conn_name_attr)
+        return conn_id
+
+    def get_hook(self) -> HookT:
+        """A hook on the sensor's connection."""
+        hook: HookT = self.hook_class(self.conn_id)  # type: ignore[call-arg,assignment]
+        return hook
 
     def make_trigger(self, deadline: float) -> BaseTrigger:
         """The trigger that waits for the same condition as ``poke()``."""
@@ -50,6 +73,7 @@ class MParticleBaseSensor(BaseSensorOperator):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
+        # One look first: a condition already met (or already failed) needs no trip to the triggerer.
         try:
             result = self.poke(context)
         except (AirflowFailException, AirflowSensorTimeout) as error:
@@ -63,15 +87,37 @@ class MParticleBaseSensor(BaseSensorOperator):
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
-        """Resume from the trigger: validate the event, then succeed, fail or time out."""
-        from airflow_provider_mparticle.events import raise_if_transient, validate_event
-        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        """Resume from the trigger (see :meth:`resume`)."""
+        return self.resume(context, event)
 
-        event = validate_event(event, self.required_event_keys)
-        raise_if_transient(event)
-        if event["status"] == "success":
-            self.log.info("%s", event["message"])
-            return self.on_success_event(event, context)
-        if event["status"] == "timeout":
-            raise AirflowSensorTimeout(event["message"])
-        raise MParticleTaskFailure(event["message"])
+    def resume(self, context: Context, event: Any) -> Any:
+        """Validate the event, then succeed, retry (transient error), fail or time out (or skip)."""
+        from airflow_provider_mparticle.events import resume
+
+        def timed_out(message: str) -> AirflowSensorTimeout:
+            return AirflowSensorTimeout(f"Sensor timed out after {self.timeout} s: {message}")
+
+        event = resume(
+            event,
+            self.required_event_keys,
+            soft_fail=self.soft_fail,
+            on_timeout=timed_out,
+            on_failure=self.failure_class,
+        )
+        self.log.info("%s", event["message"])
+        return self.on_success_event(event, context)
+
+
+class MParticleBaseSensor(ApiClientSensor[MParticleHook]):
+    """A sensor on the ``mparticle`` connection.
+
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
+    :param deferrable: free the worker slot while waiting (default: ``[operators] default_deferrable``).
+    """
+
+    hook_class = MParticleHook
+    template_fields: Sequence[str] = ("mparticle_conn_id",)
+
+    def __init__(self, *, mparticle_conn_id: str = MParticleHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.mparticle_conn_id = mparticle_conn_id

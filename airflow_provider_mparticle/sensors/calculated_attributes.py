@@ -18,37 +18,6 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.triggers.calculated_attributes import MParticleCalculationTrigger
 
 
-def resolve_calculated_attribute(
-    client: MParticleClient, ca_id: int | str | None, ca_name: str | None
-) -> CalculatedAttribute:
-    """The calculated attribute with this id (or, without an id, this exact name).
-
-    :raises MParticleTaskFailure: when it does not exist (so ``soft_fail`` skips instead).
-    """
-    from airflow_provider_mparticle.client import MParticleNotFoundError
-    from airflow_provider_mparticle.exceptions import MParticleTaskFailure
-
-    workspace = client.settings.workspace_id
-    if ca_id not in (None, ""):
-        try:
-            return client.calculated_attributes.get(int(ca_id))  # type: ignore[arg-type]
-        except MParticleNotFoundError as error:
-            raise MParticleTaskFailure(
-                f"Calculated attribute id {ca_id} does not exist in workspace {workspace}: {error}"
-            ) from error
-    if not ca_name:
-        raise MParticleTaskFailure("Give ca_id or ca_name to find the calculated attribute.")
-    found = client.calculated_attributes.find_by_name(ca_name)
-    if found is None:
-        raise MParticleTaskFailure(f"No calculated attribute named {ca_name!r} in workspace {workspace}.")
-    return found
-
-
-def check_id_or_name(ca_id: Any, ca_name: Any) -> None:
-    if ca_id in (None, "") and not ca_name:
-        raise ValueError("Give ca_id or ca_name.")
-
-
 class MParticleCalculationSensor(MParticleBaseSensor):
     """Wait until a calculated attribute is calculated (``is_calculated`` of its calculation status).
 
@@ -59,18 +28,19 @@ class MParticleCalculationSensor(MParticleBaseSensor):
 
     :param ca_id: the calculated attribute's id (templated).
     :param ca_name: or its exact name (templated), looked up when no id is given.
-    :param mparticle_conn_id: the ``mparticle`` connection.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
     :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``); the
         trigger gives up with a ``timeout`` event at start + ``timeout``.
     """
 
-    template_fields: Sequence[str] = ("ca_id", "ca_name")
+    template_fields: Sequence[str] = (*MParticleBaseSensor.template_fields, "ca_id", "ca_name")
     operator_extra_links = (MParticleCalculatedAttributeLink(),)
     required_event_keys = ("ca_id", "is_calculated")
 
     def __init__(self, *, ca_id: int | str | None = None, ca_name: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_id_or_name(ca_id, ca_name)
+        if ca_id is None and ca_name is None:
+            raise ValueError("Give ca_id or ca_name.")
         self.ca_id = ca_id
         self.ca_name = ca_name
         self._client: MParticleClient | None = None
@@ -88,25 +58,15 @@ class MParticleCalculationSensor(MParticleBaseSensor):
     def _get_client(self) -> MParticleClient:
         # One client per try: its token is cached across pokes and refreshed before it expires.
         if self._client is None:
-            from airflow_provider_mparticle.hooks.mparticle import MParticleHook
-
-            self._client = MParticleHook(self.mparticle_conn_id).get_client()
+            self._client = self.get_hook().get_client()
         return self._client
 
-    def poke(self, context: Context) -> bool | PokeReturnValue:
-        from airflow.sdk.bases.sensor import PokeReturnValue
-
-        from airflow_provider_mparticle.client import MParticleNotFoundError
-        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+    def _calculated_attribute(self, context: Context) -> CalculatedAttribute:
         from airflow_provider_mparticle.links.calculated_attributes import publish_calculated_attribute
-        from airflow_provider_mparticle.triggers.calculated_attributes import (
-            calculation_payload,
-            progress_text,
-        )
 
-        client = self._get_client()
         if self._resolved is None:
-            self._resolved = resolve_calculated_attribute(client, self.ca_id, self.ca_name)
+            client = self._get_client()
+            self._resolved = self.get_hook().get_calculated_attribute(client, self.ca_id, self.ca_name)
             publish_calculated_attribute(
                 context,
                 client.settings.require_workspace(),
@@ -114,17 +74,25 @@ class MParticleCalculationSensor(MParticleBaseSensor):
                 self._resolved.name,
                 api_url=client.settings.api_url,
             )
-        ca = self._resolved
+        return self._resolved
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        from airflow.sdk.bases.sensor import PokeReturnValue
+
+        from airflow_provider_mparticle.client import MParticleNotFoundError
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        ca = self._calculated_attribute(context)
         try:
-            status = client.calculated_attributes.calculation_status(ca.id)
+            status = self._get_client().calculated_attributes.calculation_status(ca.id)
         except MParticleNotFoundError as error:
             raise MParticleTaskFailure(
                 f"Calculated attribute {ca.name!r} (id {ca.id}) is gone: {error}"
             ) from error
-        progress = progress_text(status)
+        progress = status.progress_text()
         if status.is_calculated:
             self.log.info("Calculated attribute %r (id %s) is calculated (%s).", ca.name, ca.id, progress)
-            return PokeReturnValue(is_done=True, xcom_value=calculation_payload(status))
+            return PokeReturnValue(is_done=True, xcom_value=status.summary())
         if progress != self._last_progress:
             self.log.info("Calculated attribute %r (id %s): calculation %s", ca.name, ca.id, progress)
             self._last_progress = progress
@@ -133,7 +101,8 @@ class MParticleCalculationSensor(MParticleBaseSensor):
     def make_trigger(self, deadline: float) -> MParticleCalculationTrigger:
         from airflow_provider_mparticle.triggers.calculated_attributes import MParticleCalculationTrigger
 
-        assert self._resolved is not None  # poke() ran first
+        if self._resolved is None:
+            raise RuntimeError("make_trigger() is called after poke(), which finds the calculated attribute.")
         return MParticleCalculationTrigger(
             ca_id=self._resolved.id,
             ca_name=self._resolved.name,

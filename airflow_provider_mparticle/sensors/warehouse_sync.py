@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.bases.sensor import PokeReturnValue
 
 from airflow_provider_mparticle.sensors.base import MParticleBaseSensor
-from airflow_provider_mparticle.triggers.warehouse_sync import RUN_EVENT_KEYS
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
     from airflow_provider_mparticle.client.warehouse_sync import PipelineRun
@@ -24,10 +25,12 @@ class MParticlePipelineRunSensor(MParticleBaseSensor):
 
     :param pipeline_id: the pipeline (templated).
     :param run_id: the run to watch (templated); empty watches the pipeline's latest run.
+    :param mparticle_conn_id: the ``mparticle`` connection (templated).
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
     """
 
-    template_fields = ("pipeline_id", "run_id")
-    required_event_keys = RUN_EVENT_KEYS
+    template_fields: Sequence[str] = (*MParticleBaseSensor.template_fields, "pipeline_id", "run_id")
+    required_event_keys = ("result",)
 
     def __init__(self, *, pipeline_id: str, run_id: int | str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -35,19 +38,16 @@ class MParticlePipelineRunSensor(MParticleBaseSensor):
         self.run_id = run_id
 
     def _run_id(self) -> int | str | None:
-        from airflow_provider_mparticle.operators.warehouse_sync import normalize_run_id
+        from airflow_provider_mparticle.client.warehouse_sync import parse_run_id
 
-        return normalize_run_id(self.run_id)
+        return parse_run_id(self.run_id)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         from airflow_provider_mparticle.client import MParticleNotFoundError
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
-        from airflow_provider_mparticle.hooks.mparticle import MParticleHook
-        from airflow_provider_mparticle.operators.warehouse_sync import run_result
-        from airflow_provider_mparticle.triggers.warehouse_sync import run_failure_message
 
         run_id = self._run_id()
-        with MParticleHook(self.mparticle_conn_id).get_client() as client:
+        with self.get_hook().get_client() as client:
             api = client.warehouse_sync
             run: PipelineRun | None
             try:
@@ -64,8 +64,8 @@ class MParticlePipelineRunSensor(MParticleBaseSensor):
                 self.log.info("Pipeline %s run %s is %s", self.pipeline_id, run.id, run.status_text)
                 return False
             if run.status is not None and run.status.is_success:
-                return PokeReturnValue(is_done=True, xcom_value=run_result(run.summary()))
-            raise MParticleTaskFailure(run_failure_message(run, api.report(self.pipeline_id).problems()))
+                return PokeReturnValue(is_done=True, xcom_value=run.result())
+            raise MParticleTaskFailure(run.failure_message(api.report(self.pipeline_id).problems()))
 
     def make_trigger(self, deadline: float) -> MParticlePipelineRunTrigger:
         from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
@@ -79,6 +79,4 @@ class MParticlePipelineRunSensor(MParticleBaseSensor):
         )
 
     def on_success_event(self, event: dict[str, Any], context: Context) -> Any:
-        from airflow_provider_mparticle.operators.warehouse_sync import run_result
-
-        return run_result(event)
+        return event["result"]

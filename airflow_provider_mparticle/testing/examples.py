@@ -95,6 +95,23 @@ def create_ltv_attribute(client: MParticleClient, name: str = "LTV") -> int:
     return client.calculated_attributes.create(name, LTV_DEFINITION)
 
 
+# The pipeline the pipeline-control example pauses and resumes: its own, so that it can run next to the
+# Warehouse Sync example without pausing the pipeline that example triggers.
+CONTROL_PIPELINE_ID = "example-control-pipeline"
+# The calculated attribute whose draft the discard-draft example discards.
+DRAFT_ATTRIBUTE_NAME = "Churn Score"
+
+
+def create_attribute_with_draft(client: MParticleClient, name: str = DRAFT_ATTRIBUTE_NAME) -> int:
+    """An active calculated attribute with a pending draft (a ``max`` instead of a ``sum``); returns its id."""
+    ca_id = client.calculated_attributes.create(name, LTV_DEFINITION)
+    client.calculated_attributes.activate(ca_id)
+    client.calculated_attributes.update(
+        ca_id, name=name, draft_definition={**LTV_DEFINITION, "calculation_type": "max"}
+    )
+    return ca_id
+
+
 def create_example_warehouse(path: str, customers: int = 1000) -> dict[str, Any]:
     """A SQLite 'warehouse' with a ``customer_ltv`` table (id, customer_id, ltv) of ``customers`` rows.
 

@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow_provider_mparticle.hooks.adobe import AdobeExperiencePlatformHook
+from airflow_provider_mparticle.triggers.base import ApiPollingTrigger
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from airflow.triggers.base import TriggerEvent
 
-# Event ``status`` values; the sensor's ``execute_complete`` accepts these and nothing else.
-SUCCESS, FAILED, TIMEOUT, ERROR = "success", "failed", "timeout", "error"
-EVENT_STATUSES = (SUCCESS, FAILED, TIMEOUT, ERROR)
+    from airflow_provider_mparticle.client.adobe import AsyncAdobeClient
 
 
-class AdobeComputedAttributeTrigger(BaseTrigger):
+class AdobeComputedAttributeTrigger(ApiPollingTrigger["AsyncAdobeClient"]):
     """Poll a computed attribute until PROCESSED (success), FAILED / DISABLED / DRAFT (failed) or the deadline.
 
-    Yields one event ``{"status", "attribute_id", "attribute_status", "message"}``.
+    Every event carries ``attribute_id`` and ``attribute_status`` (the last status read).
 
     :param attribute_id: the computed attribute's id.
     :param adobe_aep_conn_id: the ``adobe_aep`` connection.
@@ -27,76 +24,39 @@ class AdobeComputedAttributeTrigger(BaseTrigger):
     :param deadline: absolute UNIX time after which a ``timeout`` event is sent (the sensor's timeout).
     """
 
+    hook_class = AdobeExperiencePlatformHook
+
     def __init__(
         self, attribute_id: str, adobe_aep_conn_id: str, poll_interval: float, deadline: float
     ) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
+        super().__init__(conn_id=adobe_aep_conn_id, deadline=deadline, poll_interval=poll_interval)
         self.attribute_id = str(attribute_id)
-        self.adobe_aep_conn_id = str(adobe_aep_conn_id)
-        self.poll_interval = float(poll_interval)
-        self.deadline = float(deadline)
+        self._status: str | None = None
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "attribute_id": self.attribute_id,
-                "adobe_aep_conn_id": self.adobe_aep_conn_id,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-            },
-        )
+    @property
+    def adobe_aep_conn_id(self) -> str:
+        return self.conn_id
 
-    def _event(self, status: str, attribute_status: str | None, message: str, **extra: Any) -> TriggerEvent:
-        return TriggerEvent(  # type: ignore[no-untyped-call]
-            {
-                "status": status,
-                "attribute_id": self.attribute_id,
-                "attribute_status": attribute_status,
-                "message": message,
-                **extra,
-            }
-        )
+    def serialize_fields(self) -> dict[str, Any]:
+        return {"attribute_id": self.attribute_id}
 
-    async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_mparticle.client import MParticleError
-        from airflow_provider_mparticle.client.adobe import ComputedAttributeStatus
-        from airflow_provider_mparticle.events import error_reason
-        from airflow_provider_mparticle.hooks.adobe import AdobeExperiencePlatformHook
+    def event_fields(self) -> dict[str, Any]:
+        return {"attribute_id": self.attribute_id, "attribute_status": self._status}
 
-        try:
-            client = await AdobeExperiencePlatformHook(self.adobe_aep_conn_id).aget_client()
-        except MParticleError as error:
-            yield self._event(ERROR, None, str(error))
-            return
-        try:
-            while True:
-                attribute = await client.computed_attributes.get(self.attribute_id)
-                status, text = attribute.status, attribute.status_text
-                if status is not None and status.is_success:
-                    yield self._event(SUCCESS, text, f"Computed attribute {attribute.name!r} is {text}.")
-                    return
-                if status is not None and status.is_failure:
-                    yield self._event(FAILED, text, f"Computed attribute {attribute.name!r} is {text}.")
-                    return
-                if status is ComputedAttributeStatus.DRAFT:
-                    yield self._event(
-                        FAILED,
-                        text,
-                        f"Computed attribute {attribute.name!r} is a DRAFT: it is never evaluated.",
-                    )
-                    return
-                remaining = self.deadline - time.time()
-                if remaining <= 0:
-                    yield self._event(
-                        TIMEOUT,
-                        text,
-                        f"Computed attribute {attribute.name!r} is still {text} at the deadline.",
-                    )
-                    return
-                self.log.info("Computed attribute %s is %s", self.attribute_id, text)
-                await asyncio.sleep(min(self.poll_interval, remaining))
-        except MParticleError as error:
-            yield self._event(ERROR, None, str(error), **error_reason(error))
-        finally:
-            await client.aclose()
+    def describe(self) -> str:
+        return f"Computed attribute {self.attribute_id}"
+
+    def still_waiting(self) -> str:
+        return f"still {self._status}"
+
+    async def poll(self, client: AsyncAdobeClient) -> TriggerEvent | None:
+        attribute = await client.computed_attributes.get(self.attribute_id)
+        self._status = attribute.status_text
+        message = f"Computed attribute {attribute.name!r} is {attribute.status_text}."
+        if attribute.status is not None and attribute.status.is_success:
+            return self.event("success", message)
+        failure = AdobeExperiencePlatformHook.evaluation_failure(attribute)
+        if failure is not None:
+            return self.event("failed", failure)
+        self.log.info("Computed attribute %s is %s", self.attribute_id, attribute.status_text)
+        return None

@@ -4,33 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.events import make_event
 from airflow_provider_mparticle.triggers.base import MParticlePollingTrigger
 
 if TYPE_CHECKING:
+    from airflow.triggers.base import TriggerEvent
+
     from airflow_provider_mparticle.client import AsyncMParticleClient
-    from airflow_provider_mparticle.client.calculated_attributes import CalculationStatus
-
-
-def progress_text(status: CalculationStatus) -> str:
-    """``42% complete, estimated completion 2026-...`` (for logs)."""
-    percent = status.calculation_percent_complete
-    text = f"{percent:g}% complete" if percent is not None else "progress unknown"
-    if status.estimated_completion_time:
-        text += f", estimated completion {status.estimated_completion_time}"
-    return text
-
-
-def calculation_payload(status: CalculationStatus) -> dict[str, Any]:
-    """The JSON fields of a calculation status carried by events and XCom."""
-    return {
-        "ca_id": status.id,
-        "name": status.name,
-        "revision_id": status.revision_id,
-        "is_calculated": status.is_calculated,
-        "calculation_percent_complete": status.calculation_percent_complete,
-        "estimated_completion_time": status.estimated_completion_time,
-    }
 
 
 class MParticleCalculationTrigger(MParticlePollingTrigger):
@@ -68,15 +47,13 @@ class MParticleCalculationTrigger(MParticlePollingTrigger):
         label = f"{self.ca_name!r} (id {self.ca_id})" if self.ca_name else f"id {self.ca_id}"
         return f"Calculated attribute {label}"
 
-    async def poll(self, client: AsyncMParticleClient) -> dict[str, Any] | None:
+    async def poll(self, client: AsyncMParticleClient) -> TriggerEvent | None:
         status = await client.calculated_attributes.calculation_status(self.ca_id)
         if status.name and not self.ca_name:
             self.ca_name = status.name
-        progress = progress_text(status)
+        progress = status.progress_text()
         if status.is_calculated:
-            return make_event(
-                "success", f"{self.describe()} is calculated ({progress}).", **calculation_payload(status)
-            )
+            return self.event("success", f"{self.describe()} is calculated ({progress}).", **status.summary())
         if progress != self._last_progress:
             self.log.info("%s: calculation %s", self.describe(), progress)
             self._last_progress = progress

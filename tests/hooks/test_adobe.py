@@ -36,7 +36,7 @@ def test_defaults_and_scopes(monkeypatch):
     ("extra", "message"),
     [
         ({"platform_url": "http://platform.example.com"}, "'platform_url' uses plain http://"),
-        ({"ims_token_url": "ftp://ims"}, "'ims_token_url' must be an http(s) URL"),
+        ({"ims_url": "ftp://ims"}, "'ims_url' must be an http(s) URL"),
         ({"timeout": "soon"}, "'timeout' must be a number"),
         ({"sandbox": "dev"}, "unknown extra field(s): sandbox"),
         ({"scopes": 5}, "'scopes' must be"),

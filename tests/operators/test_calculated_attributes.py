@@ -256,6 +256,42 @@ def test_activate_execute_complete_rejects_bad_events(task_context):
         )
 
 
+def test_activate_retries_a_transient_error_met_while_deferred(
+    mparticle_conn_id, mparticle_emulator, client, task_context, monkeypatch
+):
+    # mParticle answers 503 past the trigger's retries: the task must be retried, as in poke mode.
+    from airflow_provider_mparticle.exceptions import MParticleRetryableError
+
+    conn = mparticle_emulator.connection_uri_json()
+    conn["extra"]["max_attempts"] = 2
+    monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_DEFAULT", json.dumps(conn))
+    ca_id = client.calculated_attributes.create("LTV", VALID_DEFINITION)
+    mparticle_emulator.control.configure(progress_steps=10_000)
+    op = MParticleActivateCalculatedAttributeOperator(
+        task_id="activate", ca_id=ca_id, wait_for_calculation=True, poll_interval=0.01, deferrable=True
+    )
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(task_context)
+    mparticle_emulator.control.add_fault(path=r"/calculation$", method="GET", status=503)
+
+    async def collect():
+        return [e.payload async for e in info.value.trigger.run()]
+
+    [event] = asyncio.run(collect())
+    assert (event["status"], event["reason"]) == ("error", "transient")
+    with pytest.raises(MParticleRetryableError, match="503"):
+        op.execute_complete(task_context, event, **info.value.kwargs)
+
+
+def test_messages_keep_the_case_of_names(mparticle_conn_id, mparticle_emulator, client, task_context):
+    mparticle_emulator.control.configure(progress_steps=10_000)
+    ca_id = client.calculated_attributes.create("Docfake_Orders", VALID_DEFINITION)
+    with pytest.raises(
+        MParticleTaskFailure, match=r"Calculated attribute 'Docfake_Orders' .* still calculating"
+    ):
+        activate(task_context, ca_id=ca_id, wait_for_calculation=True, poll_interval=0.01, timeout=0.05, deferrable=False)  # fmt: skip
+
+
 # --- delete draft -------------------------------------------------------------------------------
 
 

@@ -163,8 +163,12 @@ def test_validate_policies(checked, mparticle_emulator, tmp_path, capsys):
 
 
 def test_validate_bad_arguments_fail_early(checked, mparticle_emulator):
+    # Template fields are checked when the task runs, once rendered; nothing is sent before.
+    strict = MParticleValidateBatchOperator(
+        task_id="v", data_plan_id="p", version=1, batches={}, policy="strict"
+    )
     with pytest.raises(AirflowFailException, match="policy is 'strict'"):
-        MParticleValidateBatchOperator(task_id="v", data_plan_id="p", version=1, batches={}, policy="strict")
+        strict.execute(context={})
     with pytest.raises(AirflowFailException, match=r"batches\[0\]\.environment"):
         validate({"events": []}, "fail")
     with pytest.raises(AirflowFailException, match="version must be an integer"):
@@ -178,7 +182,7 @@ def test_example_dag_runs(airflow_db, checked, mparticle_emulator):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "mparticle_data_plan_example", EXAMPLES / "mparticle_data_plan.py"
+        "mparticle_data_plan_example", EXAMPLES / "example_mparticle_data_plan.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -227,7 +227,7 @@ def test_any_definition_parses_or_names_every_field(draft, name, wrapped, cases)
 
 # --- connection extras -------------------------------------------------------------------------
 
-EXTRA_FIELDS = ["workspace_id", "account_id", "s2s_url", "api_url", "token_url", "client_id", "client_secret", "pod", "timeout", "max_attempts", "max_elapsed", "verify", "extra__mparticle__pod", "bogus"]  # fmt: skip
+EXTRA_FIELDS = ["workspace_id", "account_id", "s2s_url", "api_url", "oauth_url", "token_url", "client_id", "client_secret", "pod", "timeout", "max_attempts", "max_elapsed", "verify", "extra__mparticle__pod", "bogus"]  # fmt: skip
 
 
 @settings(SETTINGS, max_examples=500)

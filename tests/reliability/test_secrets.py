@@ -99,7 +99,11 @@ def test_no_secret_in_logs_errors_xcom_or_rendered_fields(
     logs = pathlib.Path(os.environ["AIRFLOW_HOME"]) / "logs"
     before = {p: p.stat().st_size for p in logs.rglob("*") if p.is_file()} if logs.exists() else {}
     runs = []
-    for dag_id in ("mparticle_seed_and_activate", "mparticle_warehouse_sync", "adobe_computed_attributes"):
+    for dag_id in (
+        "example_mparticle_seed_and_activate",
+        "example_mparticle_warehouse_sync",
+        "example_adobe_computed_attributes",
+    ):
         runs.append(load_example_dag(dag_id).test())
     # The seeding path (Basic auth with the API secret), with retries logged: 503s on the first requests.
     from airflow_provider_mparticle.operators.calculated_attributes import (
@@ -118,7 +122,7 @@ def test_no_secret_in_logs_errors_xcom_or_rendered_fields(
     bad["extra"]["client_secret"] = WRONG_SECRET
     bad["extra"]["max_attempts"] = 1
     monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_DEFAULT", json.dumps(bad))
-    failing = load_example_dag("mparticle_warehouse_sync")
+    failing = load_example_dag("example_mparticle_warehouse_sync")
     failing.get_task("sync_users_from_warehouse").retries = 0
     failed = failing.test()
     assert [r.state for r in runs] == ["success"] * 3

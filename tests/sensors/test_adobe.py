@@ -14,6 +14,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_mparticle.client.adobe import AdobeClient, ComputedAttributeStatus
+from airflow_provider_mparticle.exceptions import MParticleRetryableError
 from airflow_provider_mparticle.sensors.adobe import (
     AdobeComputedAttributeFailedError,
     AdobeComputedAttributeSensor,
@@ -54,6 +55,18 @@ def test_failure_statuses_fail_and_soft_fail_skips(
         sensor(attribute_id).execute(context())
     with pytest.raises(AirflowSkipException):
         sensor(attribute_id, soft_fail=True).execute(context())
+
+
+@pytest.mark.parametrize("final", ["FAILED", "DISABLED"])
+def test_deferrable_soft_fail_skips_an_attribute_already_failed(
+    adobe_aep_conn_id, adobe_aep_settings, mparticle_emulator, final
+):
+    attribute_id = create(adobe_aep_settings)
+    mparticle_emulator.control.adobe_set_status(attribute_id, final)
+    with pytest.raises(AirflowSkipException):
+        sensor(attribute_id, deferrable=True, soft_fail=True).execute(context())
+    with pytest.raises(AdobeComputedAttributeFailedError, match=final):
+        sensor(attribute_id, deferrable=True).execute(context())
 
 
 def test_draft_fails_rather_than_waiting_forever(adobe_aep_conn_id, adobe_aep_settings):
@@ -100,22 +113,6 @@ def test_already_processed_does_not_defer(adobe_aep_conn_id, adobe_aep_settings,
     assert sensor(attribute_id, deferrable=True).execute(context()) is None
 
 
-def test_deferrable_default_comes_from_config():
-    # A fresh interpreter: the default is read from the config when the module is imported.
-    import os
-    import subprocess
-    import sys
-
-    code = (
-        "from airflow_provider_mparticle.sensors.adobe import AdobeComputedAttributeSensor as S;"
-        "print(S(task_id='w', attribute_id='a').deferrable)"
-    )
-    env = {**os.environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert result.stdout.strip().splitlines()[-1] == "True"
-    assert sensor("a").deferrable is False
-
-
 @pytest.mark.parametrize(
     ("event", "error", "message"),
     [
@@ -129,11 +126,21 @@ def test_deferrable_default_comes_from_config():
             AirflowSensorTimeout,
             "still NEW",
         ),
-        ({"status": "error", "attribute_id": "a", "message": "503"}, AirflowException, "503"),
-        ({"status": "success", "attribute_id": "b"}, AirflowException, "expected 'a'"),
-        ({"status": "done", "attribute_id": "a"}, AirflowException, "Unexpected event"),
-        (None, AirflowException, "Unexpected event"),
-        ("success", AirflowException, "Unexpected event"),
+        ({"status": "error", "attribute_id": "a", "message": "404"}, AirflowException, "404"),
+        (
+            {"status": "error", "attribute_id": "a", "message": "503", "reason": "transient"},
+            MParticleRetryableError,
+            "503",
+        ),
+        ({"status": "success", "attribute_id": "b", "message": "ok"}, AirflowException, "expected 'a'"),
+        (
+            {"status": "done", "attribute_id": "a", "message": "?"},
+            AirflowException,
+            "Unexpected trigger event",
+        ),
+        ({"status": "success", "attribute_id": "a"}, AirflowException, "without a message"),
+        (None, AirflowException, "Unexpected trigger event"),
+        ("success", AirflowException, "Unexpected trigger event"),
     ],
 )
 def test_execute_complete_validates_the_event(event, error, message):

@@ -87,13 +87,6 @@ def test_deferrable_checks_once_before_deferring(mparticle_conn_id, mparticle_em
     assert result["is_calculated"] is True
 
 
-def test_deferrable_defaults_from_config(monkeypatch):
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "True")
-    assert sensor(ca_id=1).deferrable is True
-    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", "False")
-    assert sensor(ca_id=1).deferrable is False
-
-
 @pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
 def test_missing_attribute_fails_or_skips_with_soft_fail(mparticle_conn_id, task_context, mode):
     kwargs = {"deferrable": True} if mode == "deferrable" else {"mode": mode, "deferrable": False}
@@ -113,8 +106,10 @@ def test_attribute_deleted_while_deferred_skips_with_soft_fail(mparticle_conn_id
     client.calculated_attributes.delete(ca_id)
     event = run_trigger(info.value.trigger)
     assert (event["status"], event["reason"]) == ("error", "not_found")
-    with pytest.raises(MParticleTaskFailure, match="not found"):
+    with pytest.raises(AirflowSkipException, match="not found"):
         task.execute_complete(task_context, event)
+    with pytest.raises(MParticleTaskFailure, match="not found"):
+        sensor(ca_id=ca_id, deferrable=True).execute_complete(task_context, event)
     # What Airflow calls on resume: soft_fail turns the failure into a skip.
     with pytest.raises(AirflowSkipException):
         task.resume_execution("execute_complete", {"event": event}, task_context)

@@ -64,8 +64,9 @@ def test_deferrable_checks_once_then_defers(pipeline, client, mparticle_emulator
     trigger = caught.value.trigger
     assert isinstance(trigger, MParticlePipelineRunTrigger)
     assert trigger.run_id == run_id
-    event = {"status": "success", "message": "ok", "pipeline_id": PIPELINE, "run_id": run_id,
-             "run_status": "success", "successful_records": 1, "failed_records": 0, "errors": []}  # fmt: skip
+    result = {"pipeline_id": PIPELINE, "run_id": run_id, "status": "success", "successful_records": 1,
+              "failed_records": 0}  # fmt: skip
+    event = {"status": "success", "message": "ok", "result": result}
     assert s.execute_complete({}, event)["successful_records"] == 1
     with pytest.raises(AirflowSensorTimeout):
         s.execute_complete({}, {"status": "timeout", "message": "late"})

@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_mparticle.events import validate_event
 from airflow_provider_mparticle.testing.examples import create_pipeline
-from airflow_provider_mparticle.triggers.warehouse_sync import RUN_EVENT_KEYS, MParticlePipelineRunTrigger
+from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
 
 PIPELINE = "example-pipeline"
 
@@ -49,7 +49,8 @@ async def test_success_event_carries_record_counts(pipeline, client, mparticle_e
     mparticle_emulator.control.plan_pipeline_runs(PIPELINE, successful_records=12, failed_records=3)
     run_id = client.warehouse_sync.trigger(PIPELINE).pipeline_run_id
     [event] = await events(make(run_id))
-    validate_event(event, RUN_EVENT_KEYS)
+    validate_event(event, ("result",))
+    assert event["result"]["successful_records"] == 12
     assert (event["status"], event["run_id"], event["successful_records"], event["failed_records"]) == (
         "success",
         run_id,

@@ -463,7 +463,7 @@ def connection_json(url: str, state: EmulatorState, sandbox: str = "prod") -> di
             "org_id": settings.org_id,
             "sandbox_name": sandbox,
             "platform_url": url,
-            "ims_token_url": url + TOKEN_PATH,
+            "ims_url": url + TOKEN_PATH,
         },
     }
 

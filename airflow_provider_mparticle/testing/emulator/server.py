@@ -37,7 +37,7 @@ def mparticle_connection_json(url: str, state: EmulatorState | None = None) -> d
             "client_secret": settings.client_secret,
             "s2s_url": url,
             "api_url": url,
-            "token_url": url + "/oauth/token",
+            "oauth_url": url + "/oauth/token",
         },
     }
 

@@ -24,7 +24,7 @@ SHARDS = 4
 KEYS_PER_SHARD = 250
 
 with DAG(
-    dag_id="mparticle_sharded_seed",
+    dag_id="example_mparticle_sharded_seed",
     schedule=None,
     start_date=dt.datetime(2026, 1, 1),
     catchup=False,

@@ -26,7 +26,7 @@ CA_NAME = "Lifetime value"
 WAREHOUSE_CONN_ID = "mparticle_example_warehouse"
 
 with DAG(
-    dag_id="mparticle_seed_and_activate",
+    dag_id="example_mparticle_seed_and_activate",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

@@ -21,7 +21,7 @@ def test_seed_and_activate_dag(airflow_db, mparticle_conn_id, mparticle_emulator
     # The sensor's first poke reads 50 %, the trigger's first poll reads 100 %: no sleep in between.
     control.configure(progress_mode="reads", progress_steps=2)
 
-    dag_run = run_dag("mparticle_seed_and_activate")
+    dag_run = run_dag("example_mparticle_seed_and_activate")
 
     assert dag_run.state == "success", dag_run.state
     [ca] = control.calculated_attributes()
@@ -45,7 +45,7 @@ def test_extra_link_and_xcom_of_the_example_run(airflow_db, mparticle_conn_id, m
     from airflow.utils.session import create_session
 
     mparticle_emulator.control.configure(progress_mode="immediate")
-    dag_run = run_dag("mparticle_seed_and_activate")
+    dag_run = run_dag("example_mparticle_seed_and_activate")
     assert dag_run.state == "success"
     with create_session() as session:
         rows = session.query(XComModel).filter_by(dag_id=dag_run.dag_id, run_id=dag_run.run_id).all()

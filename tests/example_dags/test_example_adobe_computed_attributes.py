@@ -6,7 +6,7 @@ from tests.conftest import load_example_dag
 
 
 def test_example_dag_runs_and_is_idempotent(airflow_db, adobe_aep_conn_id, mparticle_emulator):
-    dag = load_example_dag("adobe_computed_attributes")
+    dag = load_example_dag("example_adobe_computed_attributes")
     assert dag.test().state == "success"
     [stored] = mparticle_emulator.control.adobe_attributes()
     assert stored["name"] == "lifetimeValue7d"

@@ -17,7 +17,7 @@ from airflow_provider_mparticle.operators.adobe import (
 from airflow_provider_mparticle.sensors.adobe import AdobeComputedAttributeSensor
 
 with DAG(
-    dag_id="adobe_computed_attributes",
+    dag_id="example_adobe_computed_attributes",
     start_date=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     schedule=None,
     catchup=False,

@@ -11,7 +11,7 @@ from airflow_provider_mparticle.operators.data_planning import (
 )
 
 with DAG(
-    dag_id="mparticle_data_plan",
+    dag_id="example_mparticle_data_plan",
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

@@ -9,11 +9,11 @@ import sqlite3
 
 from airflow_provider_mparticle.testing.examples import create_example_warehouse, create_ltv_attribute
 
-EXAMPLE = pathlib.Path(__file__).parents[2] / "example_dags" / "mparticle_sharded_seed.py"
+EXAMPLE = pathlib.Path(__file__).parents[2] / "example_dags" / "example_mparticle_sharded_seed.py"
 
 
 def load_dag():
-    spec = importlib.util.spec_from_file_location("mparticle_sharded_seed", EXAMPLE)
+    spec = importlib.util.spec_from_file_location("example_mparticle_sharded_seed", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.dag

@@ -13,7 +13,7 @@ from airflow.sdk import DAG, Param, task
 from airflow_provider_mparticle.operators.warehouse_sync import MParticleTriggerPipelineOperator
 
 with DAG(
-    dag_id="mparticle_warehouse_sync",
+    dag_id="example_mparticle_warehouse_sync",
     start_date=dt.datetime(2026, 1, 1),
     schedule=None,
     catchup=False,
