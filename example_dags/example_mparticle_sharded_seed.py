@@ -41,6 +41,8 @@ with DAG(
         identities={"customer_id": "customer_id"},
         on_invalid="skip",
         max_invalid_share=0.01,
+        # Optional: a known budget for the whole workspace; each mapped task paces at its share.
+        workspace_users_per_second=2000,
         retries=3,
         retry_delay=dt.timedelta(seconds=1),
     ).expand(

@@ -2,37 +2,57 @@
 
 :class:`MParticleClient` (``requests``) and :class:`AsyncMParticleClient` (``httpx``) expose the same
 resource attributes (``seeding``, ``calculated_attributes``, ...) over one shared request core.
+
+Names are loaded on first use (PEP 562, as ``airflow.sdk`` does): importing the errors or the settings
+does not load ``requests`` or ``httpx``.
 """
 
 from __future__ import annotations
 
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from airflow_provider_mparticle.client.calculated_attributes import (
-    AsyncCalculatedAttributesApi,
-    CalculatedAttributesApi,
-)
-from airflow_provider_mparticle.client.config import ClientSettings, Pod, RetrySettings
-from airflow_provider_mparticle.client.data_planning import AsyncDataPlanningApi, DataPlanningApi
-from airflow_provider_mparticle.client.errors import (
-    MParticleAPIError,
-    MParticleAuthError,
-    MParticleConfigError,
-    MParticleConflictError,
-    MParticleError,
-    MParticleNotFoundError,
-    MParticleRateLimitError,
-    MParticleServerError,
-    MParticleTransportError,
-    MParticleValidationError,
-)
-from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
-from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
-from airflow_provider_mparticle.client.warehouse_sync import AsyncWarehouseSyncApi, WarehouseSyncApi
+from airflow_provider_mparticle.client.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from airflow_provider_mparticle.client.core import RetryObserver
+    from airflow_provider_mparticle.client.clients import AsyncMParticleClient, MParticleClient
+    from airflow_provider_mparticle.client.config import ClientSettings, Pod, RetrySettings, TransportSettings
+    from airflow_provider_mparticle.client.errors import (
+        MParticleAPIError,
+        MParticleAuthError,
+        MParticleConfigError,
+        MParticleConflictError,
+        MParticleError,
+        MParticleNotFoundError,
+        MParticleRateLimitError,
+        MParticleServerError,
+        MParticleTransportError,
+        MParticleUnexpectedResponseError,
+        MParticleValidationError,
+    )
+
+_ERRORS = "airflow_provider_mparticle.client.errors"
+_CONFIG = "airflow_provider_mparticle.client.config"
+_CLIENTS = "airflow_provider_mparticle.client.clients"
+# Public name -> the module that defines it.
+_LAZY: dict[str, str] = {
+    "AsyncMParticleClient": _CLIENTS,
+    "MParticleClient": _CLIENTS,
+    "ClientSettings": _CONFIG,
+    "Pod": _CONFIG,
+    "RetrySettings": _CONFIG,
+    "TransportSettings": _CONFIG,
+    "MParticleAPIError": _ERRORS,
+    "MParticleAuthError": _ERRORS,
+    "MParticleConfigError": _ERRORS,
+    "MParticleConflictError": _ERRORS,
+    "MParticleError": _ERRORS,
+    "MParticleNotFoundError": _ERRORS,
+    "MParticleRateLimitError": _ERRORS,
+    "MParticleServerError": _ERRORS,
+    "MParticleTransportError": _ERRORS,
+    "MParticleUnexpectedResponseError": _ERRORS,
+    "MParticleValidationError": _ERRORS,
+}
 
 __all__ = [
     "AsyncMParticleClient",
@@ -47,93 +67,12 @@ __all__ = [
     "MParticleRateLimitError",
     "MParticleServerError",
     "MParticleTransportError",
+    "MParticleUnexpectedResponseError",
     "MParticleValidationError",
     "Pod",
     "RetrySettings",
+    "TransportSettings",
 ]
 
 
-class MParticleClient:
-    """Synchronous client of one mParticle workspace.
-
-    :param settings: credentials, hosts, timeouts and retries.
-    :param pool_size: pooled connections per host (match the number of threads sharing the client).
-    :param on_retry: called with the error and the wait before each retry.
-    """
-
-    def __init__(
-        self, settings: ClientSettings, pool_size: int = 16, on_retry: RetryObserver | None = None
-    ) -> None:
-        self.settings = settings
-        self.transport = SyncTransport(settings, pool_size=pool_size, on_retry=on_retry)
-
-    @cached_property
-    def seeding(self) -> SeedingApi:
-        return SeedingApi(self.transport)
-
-    @cached_property
-    def calculated_attributes(self) -> CalculatedAttributesApi:
-        return CalculatedAttributesApi(self.transport)
-
-    @cached_property
-    def data_planning(self) -> DataPlanningApi:
-        return DataPlanningApi(self.transport)
-
-    @cached_property
-    def warehouse_sync(self) -> WarehouseSyncApi:
-        return WarehouseSyncApi(self.transport)
-
-    def close(self) -> None:
-        self.transport.close()
-
-    def __enter__(self) -> MParticleClient:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-
-class AsyncMParticleClient:
-    """Asynchronous client of one mParticle workspace (used by triggers); same attributes as the sync one.
-
-    :param settings: credentials, hosts, timeouts and retries.
-    :param pool_size: pooled connections per host.
-    :param on_retry: called with the error and the wait before each retry.
-    :param shared: share the process's HTTP client (pool, TLS context) for these settings on this event
-        loop with the other clients built so; :meth:`aclose` gives it back. Build it inside the loop.
-    """
-
-    def __init__(
-        self,
-        settings: ClientSettings,
-        pool_size: int = 16,
-        on_retry: RetryObserver | None = None,
-        shared: bool = False,
-    ) -> None:
-        self.settings = settings
-        self.transport = AsyncTransport(settings, pool_size=pool_size, on_retry=on_retry, shared=shared)
-
-    @cached_property
-    def seeding(self) -> AsyncSeedingApi:
-        return AsyncSeedingApi(self.transport)
-
-    @cached_property
-    def calculated_attributes(self) -> AsyncCalculatedAttributesApi:
-        return AsyncCalculatedAttributesApi(self.transport)
-
-    @cached_property
-    def data_planning(self) -> AsyncDataPlanningApi:
-        return AsyncDataPlanningApi(self.transport)
-
-    @cached_property
-    def warehouse_sync(self) -> AsyncWarehouseSyncApi:
-        return AsyncWarehouseSyncApi(self.transport)
-
-    async def aclose(self) -> None:
-        await self.transport.aclose()
-
-    async def __aenter__(self) -> AsyncMParticleClient:
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        await self.aclose()
+__getattr__, __dir__ = lazy_names(__name__, _LAZY)

@@ -341,7 +341,8 @@ class BulkSeeder:
 
     def _on_retry(self, error: BaseException, wait: float) -> None:
         if isinstance(error, MParticleRateLimitError):
-            self.pacer.observe_throttled()
+            self.pacer.observe_throttled(error.retry_after, error.limit_scope)
+            self.pacer.hold_retry(wait)
         if self._user_on_retry is not None:
             self._user_on_retry(error, wait)
 

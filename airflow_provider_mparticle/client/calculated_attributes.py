@@ -9,7 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
+from airflow_provider_mparticle.client.answers import (
+    LIST,
+    NO_CONTENT,
+    AnswerShapeError,
+    Expect,
+    require_field,
+    require_list,
+    require_object,
+)
+from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body, path_segment
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -32,9 +41,9 @@ class CalculatedAttribute:
 
     @classmethod
     def from_api(cls, body: Any) -> CalculatedAttribute:
-        data = as_object(body)
+        data = require_object(body, "a calculated attribute")
         return cls(
-            id=int(data.get("id", 0)),
+            id=require_field(data, "id", int, "a calculated attribute"),
             name=str(data.get("name", "")),
             description=data.get("description"),
             draft_definition=data.get("draft_definition") or None,
@@ -59,10 +68,10 @@ class ActivationStatus:
 
     @classmethod
     def from_api(cls, body: Any) -> ActivationStatus:
-        data = as_object(body)
+        data = require_object(body, "an activation status")
         return cls(
-            calculated_attribute_id=int(data.get("calculated_attribute_id", 0)),
-            is_active=bool(data.get("is_active")),
+            calculated_attribute_id=int(data.get("calculated_attribute_id") or 0),
+            is_active=require_field(data, "is_active", bool, "an activation status"),
             activated_on=data.get("activated_on"),
             activated_by=data.get("activated_by"),
         )
@@ -81,13 +90,19 @@ class CalculationStatus:
 
     @classmethod
     def from_api(cls, body: Any) -> CalculationStatus:
-        data = as_object(body)
+        """Read a calculation status; one whose ``is_calculated`` cannot be read is an error, never
+        "not calculated yet" (a sensor would wait for it until its timeout)."""
+        data = require_object(body, "a calculation status")
         percent = data.get("calculation_percent_complete")
+        if percent is not None:
+            percent = require_field(
+                data, "calculation_percent_complete", (int, float), "a calculation status"
+            )
         return cls(
-            id=int(data.get("id", 0)),
+            id=int(data.get("id") or 0),
             name=str(data.get("name", "")),
             revision_id=data.get("revision_id"),
-            is_calculated=bool(data.get("is_calculated")),
+            is_calculated=require_field(data, "is_calculated", bool, "a calculation status"),
             calculation_percent_complete=float(percent) if percent is not None else None,
             estimated_completion_time=data.get("estimated_completion_time"),
         )
@@ -112,11 +127,17 @@ class CalculationStatus:
         }
 
 
+# ``HEAD`` answers 200 or 204 when the attribute exists (404, accepted, when it does not).
+EXISTS = Expect(frozenset({200, 204}), "empty")
+CREATED_ID = Expect(frozenset({200, 201}), "json")
+
+
 class CalculatedAttributeCalls:
     """The calls of the calculated-attributes API for one workspace, shared by both clients."""
 
     def __init__(self, settings: ClientSettings) -> None:
-        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{settings.require_workspace()}/calculatedattributes"
+        workspace = path_segment(settings.require_workspace(), "workspace id")
+        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{workspace}/calculatedattributes"
 
     def _request(self, method: str, suffix: str = "", **kwargs: Any) -> ApiRequest:
         return ApiRequest(method, self.base + suffix, "bearer", **kwargs)
@@ -125,14 +146,14 @@ class CalculatedAttributeCalls:
         params = {"name": name} if name is not None else None
 
         def parse(response: ApiResponse) -> list[CalculatedAttribute]:
-            items = response.body if isinstance(response.body, list) else []
+            items = require_list(response.body, "the calculated attribute list")
             return [CalculatedAttribute.from_api(item) for item in items]
 
-        return Call(self._request("GET", params=params), parse)
+        return Call(self._request("GET", params=params, expect=LIST), parse)
 
     def exists(self, name: str | None = None) -> Call[bool]:
         params = {"name": name} if name is not None else None
-        request = self._request("HEAD", params=params, accept=frozenset({404}))
+        request = self._request("HEAD", params=params, accept=frozenset({404}), expect=EXISTS)
         return Call(request, lambda response: response.status_code != 404)
 
     def create(
@@ -143,12 +164,17 @@ class CalculatedAttributeCalls:
             body["description"] = description
 
         def parse(response: ApiResponse) -> int:
+            # The documents show the bare id; an object carrying it is accepted too.
             value = response.body
             if isinstance(value, dict):
-                value = value.get("id")
-            return int(value)
+                value = require_field(value, "id", int, "the created calculated attribute")
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise AnswerShapeError(
+                    f"the created calculated attribute's id is {value!r}; expected an integer"
+                )
+            return value
 
-        return Call(self._request("POST", json=body), parse)
+        return Call(self._request("POST", json=body, expect=CREATED_ID), parse)
 
     def get(self, ca_id: int) -> Call[CalculatedAttribute]:
         return Call(self._request("GET", f"/{int(ca_id)}"), lambda r: CalculatedAttribute.from_api(r.body))
@@ -166,16 +192,16 @@ class CalculatedAttributeCalls:
             body["draft_definition"] = dict(draft_definition)
         if description is not None:
             body["description"] = description
-        return Call(self._request("PUT", f"/{int(ca_id)}", json=body), ignore_body)
+        return Call(self._request("PUT", f"/{int(ca_id)}", json=body, expect=NO_CONTENT), ignore_body)
 
     def delete(self, ca_id: int) -> Call[None]:
-        return Call(self._request("DELETE", f"/{int(ca_id)}"), ignore_body)
+        return Call(self._request("DELETE", f"/{int(ca_id)}", expect=NO_CONTENT), ignore_body)
 
     def delete_draft(self, ca_id: int) -> Call[None]:
-        return Call(self._request("DELETE", f"/{int(ca_id)}/draft"), ignore_body)
+        return Call(self._request("DELETE", f"/{int(ca_id)}/draft", expect=NO_CONTENT), ignore_body)
 
     def activate(self, ca_id: int) -> Call[None]:
-        return Call(self._request("POST", f"/{int(ca_id)}/activation"), ignore_body)
+        return Call(self._request("POST", f"/{int(ca_id)}/activation", expect=NO_CONTENT), ignore_body)
 
     def activation_status(self, ca_id: int) -> Call[ActivationStatus]:
         return Call(
@@ -191,9 +217,9 @@ class CalculatedAttributeCalls:
 class CalculatedAttributesApi:
     """Calculated-attributes API over the sync transport."""
 
-    def __init__(self, transport: SyncTransport) -> None:
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = CalculatedAttributeCalls(transport.settings)
+        self.calls = CalculatedAttributeCalls(settings)
 
     def list(self, name: str | None = None) -> list[CalculatedAttribute]:
         """All calculated attributes of the workspace, or those named ``name``."""
@@ -248,9 +274,9 @@ class CalculatedAttributesApi:
 class AsyncCalculatedAttributesApi:
     """Calculated-attributes API over the async transport; same methods as the sync one."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = CalculatedAttributeCalls(transport.settings)
+        self.calls = CalculatedAttributeCalls(settings)
 
     async def list(self, name: str | None = None) -> list[CalculatedAttribute]:
         return await self._transport.execute(self.calls.list(name))

@@ -96,6 +96,29 @@ class RetrySettings:
 
 
 @dataclass(frozen=True)
+class TransportSettings:
+    """How a transport moves bytes, whatever the vendor.
+
+    :param timeout: seconds for connecting and for reading one answer (cut to what remains of the
+        call's ``retry.max_elapsed``).
+    :param retry: the retry budget of one call.
+    :param verify: TLS certificate verification (a CA bundle path, or False to disable).
+    :param pool_size: connections kept per host; match the number of threads or tasks sharing it.
+    """
+
+    timeout: float = 30.0
+    retry: RetrySettings = field(default_factory=RetrySettings)
+    verify: bool | str = True
+    pool_size: int = 16
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise MParticleConfigError("Setting 'timeout' must be a positive number of seconds.")
+        if self.pool_size < 1:
+            raise MParticleConfigError("Setting 'pool_size' must be at least 1.")
+
+
+@dataclass(frozen=True)
 class ClientSettings:
     """Everything a client needs to reach one mParticle workspace.
 
@@ -105,6 +128,7 @@ class ClientSettings:
     :param api_secret: workspace API secret.
     :param client_id: Platform API OAuth client id.
     :param client_secret: Platform API OAuth client secret.
+    :param account_id: the account the workspace belongs to, for reference (no API call needs it).
     :param s2s_url: override of the seeding host (a proxy or the emulator).
     :param api_url: override of the Platform / Warehouse Sync / Data Planning host.
     :param token_url: override of the OAuth token endpoint.
@@ -154,6 +178,12 @@ class ClientSettings:
     @property
     def has_platform_credentials(self) -> bool:
         return bool(self.client_id and self.client_secret)
+
+    def transport_settings(self, pool_size: int = 16) -> TransportSettings:
+        """The transport options (timeout, retries, TLS, pool) of these settings."""
+        return TransportSettings(
+            timeout=self.timeout, retry=self.retry, verify=self.verify, pool_size=pool_size
+        )
 
     def require_workspace(self) -> str:
         if not self.workspace_id:

@@ -2,7 +2,8 @@
 
 An API method is written once as a :class:`Call`: the request to send and the function that turns the
 answer into a typed value. The sync transport (``requests``) and the async transport (``httpx``) only
-move bytes; status mapping, retry policy and token handling live here so a fix lands in both.
+move bytes: they drive :meth:`SendPolicy.flow`, where status mapping, the retry budget and token handling
+live, so a fix lands in both.
 """
 
 from __future__ import annotations
@@ -11,25 +12,33 @@ import base64
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from threading import Lock
-from typing import Any, Generic, Literal, Protocol, TypeVar
-
-from tenacity import RetryCallState, retry_if_exception, stop_after_attempt, stop_after_delay
-from tenacity.wait import wait_base
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
+from urllib.parse import quote
 
 from airflow_provider_mparticle import __version__
-from airflow_provider_mparticle.client.config import TOKEN_AUDIENCE, ClientSettings, RetrySettings
+from airflow_provider_mparticle.client.answers import OBJECT, Expect
+from airflow_provider_mparticle.client.answers import ApiResponse as ApiResponse
+from airflow_provider_mparticle.client.config import (
+    TOKEN_AUDIENCE,
+    ClientSettings,
+    RetrySettings,
+    TransportSettings,
+)
 from airflow_provider_mparticle.client.errors import (
     MParticleAuthError,
     MParticleConfigError,
+    MParticleError,
     MParticleRateLimitError,
     MParticleServerError,
     MParticleTransportError,
-    error_for_response,
 )
-from airflow_provider_mparticle.client.tokens import CachedToken
+from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState, Retrying
 
 T = TypeVar("T")
 AuthKind = Literal["basic", "bearer", "none"]
@@ -52,6 +61,8 @@ class ApiRequest:
     accept: frozenset[int] = frozenset()
     # Media type of ``content`` / ``json`` (a form-encoded token request sets its own).
     content_type: str = "application/json"
+    # What a good answer is (statuses, body); anything else raises MParticleUnexpectedResponseError.
+    expect: Expect = OBJECT
 
     def body_bytes(self) -> bytes | None:
         if self.content is not None:
@@ -59,26 +70,6 @@ class ApiRequest:
         if self.json is None:
             return None
         return encode_json(self.json)
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """An HTTP answer: status, lower-cased headers, and the body parsed as JSON when it is JSON."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    body: Any
-
-    @property
-    def rate_limit_percentage_used(self) -> float | None:
-        """mParticle's ``X-mp-rate-limit-percentage-used`` header, when present."""
-        value = self.headers.get("x-mp-rate-limit-percentage-used")
-        if value is None:
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            return None
 
 
 @dataclass(frozen=True)
@@ -94,28 +85,21 @@ def encode_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def decode_body(content: bytes, content_type: str | None) -> Any:
-    """Parse a body as JSON when it is JSON (by type or by sniffing); otherwise return the text."""
-    if not content:
-        return None
-    text = content.decode("utf-8", errors="replace")
-    if (content_type and "json" in content_type) or text[:1] in "[{":
-        try:
-            return json.loads(text)
-        except ValueError:
-            return text
+def check_id(value: Any, what: str) -> str:
+    """An id as its literal text; empty, ``.`` and ``..`` are refused (they would change a URL path)."""
+    if isinstance(value, bool) or value is None:
+        raise MParticleConfigError(f"Invalid {what} {value!r}: expected a string or a number.")
+    text = str(value)
+    if not text.strip():
+        raise MParticleConfigError(f"Invalid {what} {value!r}: it must not be empty.")
+    if text in (".", ".."):
+        raise MParticleConfigError(f"Invalid {what} {value!r}: '.' and '..' would change the request path.")
     return text
 
 
-def build_response(
-    request: ApiRequest, status: int, headers: Mapping[str, str], content: bytes
-) -> ApiResponse:
-    """Turn raw answer parts into an :class:`ApiResponse`, raising the mapped error on a non-2xx status."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    body = decode_body(content, lowered.get("content-type"))
-    if status >= 400 and status not in request.accept:
-        raise error_for_response(status, request.method, request.url, lowered, body)
-    return ApiResponse(status_code=status, headers=lowered, body=body)
+def path_segment(value: Any, what: str) -> str:
+    """An id quoted as one URL path segment, so that ``/``, ``?``, ``#`` or ``%`` in it stay part of it."""
+    return quote(check_id(value, what), safe="")
 
 
 def as_object(value: Any) -> dict[str, Any]:
@@ -127,31 +111,49 @@ def ignore_body(_: ApiResponse) -> None:
     return None
 
 
-def json_body(response: ApiResponse) -> Any:
-    return response.body
-
-
-# --- retries -------------------------------------------------------------------------------------
+# --- retries: one flat budget per call ------------------------------------------------------------
 
 
 def is_transient(error: BaseException) -> bool:
     """429, 5xx and answers that never arrived are worth retrying; other errors are not."""
-    return isinstance(error, MParticleRateLimitError | MParticleServerError | MParticleTransportError)
+    if isinstance(error, MParticleRateLimitError | MParticleServerError | MParticleTransportError):
+        return True
+    return bool(getattr(error, "retryable", False))
 
 
-class wait_retry_after_or_backoff(wait_base):
-    """Wait what the server's ``Retry-After`` says; without it, exponential backoff with full jitter."""
+class WaitRetryAfter:
+    """A tenacity wait: what the server's ``Retry-After`` says; without it, exponential backoff with full
+    jitter (tenacity's ``wait_random_exponential``)."""
 
     def __init__(self, settings: RetrySettings) -> None:
-        self.settings = settings
+        from tenacity import wait_random_exponential
+
+        self.max_backoff = settings.max_backoff
+        self.fallback = wait_random_exponential(multiplier=settings.initial_backoff, max=settings.max_backoff)
 
     def __call__(self, retry_state: RetryCallState) -> float:
-        error = retry_state.outcome.exception() if retry_state.outcome else None
+        error = retry_state.outcome.exception() if retry_state.outcome is not None else None
         if isinstance(error, MParticleRateLimitError) and error.retry_after is not None:
             # A little jitter above the asked wait spreads concurrent senders apart.
-            return min(error.retry_after + random.uniform(0, 0.1), self.settings.max_backoff)
-        ceiling = self.settings.initial_backoff * (2 ** (retry_state.attempt_number - 1))
-        return random.uniform(0, min(ceiling, self.settings.max_backoff))
+            return min(error.retry_after + random.uniform(0, 0.1), self.max_backoff)
+        return float(self.fallback(retry_state))
+
+
+def retry_strategy(settings: RetrySettings) -> Retrying:
+    """tenacity's strategy for one call: transient errors only, ``max_attempts`` in all, Retry-After first.
+
+    :meth:`SendPolicy.flow` asks it what to do after each failed attempt instead of letting it drive the
+    call, so that one generator serves the sync and the async transport.
+    """
+    # Imported here: importing errors, settings or models must not load the retry library.
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
+    return Retrying(
+        stop=stop_after_attempt(settings.max_attempts),
+        wait=WaitRetryAfter(settings),
+        retry=retry_if_exception(is_transient),
+        reraise=True,
+    )
 
 
 @dataclass
@@ -182,24 +184,135 @@ class TransportStats:
 RetryObserver = Callable[[BaseException, float], None]
 
 
-def retry_arguments(
-    settings: RetrySettings, stats: TransportStats, observer: RetryObserver | None = None
-) -> dict[str, Any]:
-    """Keyword arguments for tenacity's ``Retrying`` / ``AsyncRetrying``: one retry policy for both."""
+# --- the send flow, written once and driven by both transports -------------------------------------
 
-    def before_sleep(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else None
-        stats.add(retries=1, throttled=1 if isinstance(error, MParticleRateLimitError) else 0)
-        if observer is not None and error is not None:
-            observer(error, state.upcoming_sleep)
 
-    return {
-        "retry": retry_if_exception(is_transient),
-        "wait": wait_retry_after_or_backoff(settings),
-        "stop": stop_after_attempt(settings.max_attempts) | stop_after_delay(settings.max_elapsed),
-        "before_sleep": before_sleep,
-        "reraise": True,
-    }
+@dataclass(frozen=True)
+class Send:
+    """Step: send ``request`` once with ``token`` (bearer requests); the driver answers an ApiResponse."""
+
+    request: ApiRequest
+    token: str | None
+    timeout: float
+
+
+@dataclass(frozen=True)
+class FetchToken:
+    """Step: under the key's lock, take the cached token or send ``request`` once and cache the answer."""
+
+    key: TokenKey
+    request: ApiRequest
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Step: wait before the next attempt."""
+
+    seconds: float
+
+
+Step = Send | FetchToken | Sleep
+Flow = Generator[Step, Any, ApiResponse]
+
+
+def token_key(auth: AuthProvider, request: ApiRequest) -> TokenKey:
+    """The process-wide cache key of the token that ``request`` fetches for ``auth``'s client."""
+    return TokenKey.of(request.url, auth.client_id, request.body_bytes())
+
+
+@dataclass
+class SendPolicy:
+    """How one call is sent, whatever the transport: like httpx's ``Auth.auth_flow``, :meth:`flow` is a
+    generator yielding the steps (send, fetch a token, sleep) that a sync or async driver performs and
+    answers (or throws the step's error back in).
+
+    One flat budget per call: at most ``retry.max_attempts`` attempts, an attempt being the token fetch
+    (when one is needed) and the request, and nothing after ``retry.max_elapsed`` seconds: every step's
+    timeout is cut to what remains. A 401 on the request drops that token, fetches a new one and resends
+    once, within the same attempt.
+    """
+
+    auth: AuthProvider
+    settings: TransportSettings
+    stats: TransportStats
+    on_retry: RetryObserver | None = None
+
+    def flow(self, request: ApiRequest) -> Flow:
+        deadline = time.monotonic() + self.settings.retry.max_elapsed
+        from tenacity import RetryCallState
+
+        strategy = retry_strategy(self.settings.retry)
+        state = RetryCallState(strategy, fn=None, args=(), kwargs={})
+        while True:
+            try:
+                return (yield from self._attempt(request, deadline))
+            except MParticleError as error:
+                wait = self._retry_wait(strategy, state, error, deadline)
+                if wait is None:
+                    raise
+                self.stats.add(retries=1, throttled=1 if isinstance(error, MParticleRateLimitError) else 0)
+                if self.on_retry is not None:
+                    self.on_retry(error, wait)
+                yield Sleep(wait)
+
+    def token_flow(self) -> Generator[Step, Any, str]:
+        """Only the token (for callers that need it alone)."""
+        token_request = self.auth.token_request()
+        deadline = time.monotonic() + self.settings.retry.max_elapsed
+        token: str = yield FetchToken(
+            token_key(self.auth, token_request), token_request, self._timeout(deadline)
+        )
+        return token
+
+    def _attempt(self, request: ApiRequest, deadline: float) -> Flow:
+        if request.auth != "bearer":
+            response: ApiResponse = yield Send(request, None, self._timeout(deadline))
+            return response
+        token_request = self.auth.token_request()
+        key = token_key(self.auth, token_request)
+        token = TOKENS.valid(key)
+        if token is None:
+            token = yield FetchToken(key, token_request, self._timeout(deadline))
+        try:
+            response = yield Send(request, token, self._timeout(deadline))
+        except MParticleAuthError as error:
+            if error.status_code != 401 or token is None:
+                raise
+            # An expired or revoked token: drop it (only it: another caller may hold a newer one).
+            TOKENS.invalidate(key, token)
+            token = yield FetchToken(key, token_request, self._timeout(deadline))
+            response = yield Send(request, token, self._timeout(deadline))
+        return response
+
+    def store_token(self, key: TokenKey, response: ApiResponse) -> str:
+        """Read a token answer into the process-wide cache (drivers call this under the key's lock)."""
+        token = parse_token(response)
+        TOKENS.store(key, token)
+        self.stats.add(token_fetches=1)
+        return token.value
+
+    def _timeout(self, deadline: float) -> float:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MParticleTransportError(
+                f"No time left of the call's {self.settings.retry.max_elapsed:g} s budget ('max_elapsed')."
+            )
+        return min(self.settings.timeout, remaining)
+
+    @staticmethod
+    def _retry_wait(
+        strategy: Retrying, state: RetryCallState, error: MParticleError, deadline: float
+    ) -> float | None:
+        """The wait before the next attempt, or None when the error is final or the budget is spent."""
+        state.set_exception((type(error), error, error.__traceback__))
+        if not strategy.retry(state) or strategy.stop(state):
+            return None
+        wait = float(strategy.wait(state))
+        if time.monotonic() + wait >= deadline:
+            return None
+        state.prepare_for_next_attempt()
+        return wait
 
 
 # --- OAuth token -----------------------------------------------------------------------------------
@@ -303,3 +416,18 @@ class MParticleAuth:
 
     def headers(self, request: ApiRequest, token: str | None) -> dict[str, str]:
         return auth_headers(request, self.settings, token)
+
+
+@dataclass(frozen=True)
+class NoAuth:
+    """No credentials: only ``auth="none"`` requests can be sent (a transport built without a provider)."""
+
+    client_id: str | None = None
+
+    def token_request(self) -> ApiRequest:
+        raise MParticleConfigError("This transport has no credentials to fetch a bearer token with.")
+
+    def headers(self, request: ApiRequest, token: str | None) -> dict[str, str]:
+        if request.auth != "none":
+            raise MParticleConfigError(f"This transport has no {request.auth!r} credentials.")
+        return base_headers(request)

@@ -7,25 +7,49 @@ Where the page and the spec disagree the client accepts both: the plan list may 
 ``version_document`` (the page says it is left out, the spec's example has it), and timestamps come with
 or without a zone.
 
-Besides the calls, this module holds the pure logic behind "data plans as code": :func:`load_plan_document`
-checks a plan kept in a repository before anything is sent, and :func:`version_changes` tells what an
-update would change, in words a reviewer can read.
+The pure logic behind "data plans as code" (:func:`load_plan_document`, :func:`version_changes`, ...) is
+in :mod:`~airflow_provider_mparticle.client.data_plan_documents` and importable from here as before.
 """
 
 from __future__ import annotations
 
-import copy
-import difflib
-import functools
-import json
-import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, as_object, ignore_body
-from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
+from airflow_provider_mparticle.client.answers import (
+    LIST,
+    NO_CONTENT,
+    require_field,
+    require_list,
+    require_object,
+)
+from airflow_provider_mparticle.client.core import (
+    ApiRequest,
+    ApiResponse,
+    Call,
+    as_object,
+    ignore_body,
+    path_segment,
+)
+from airflow_provider_mparticle.client.data_plan_documents import (
+    MATCH_TYPES,
+    READ_ONLY_DOCUMENT_FIELDS,
+    UNSUPPORTED_SCHEMA_KEYWORDS,
+    ActivatedEnvironment,
+    DataPlanDocumentError,
+    PlanDocument,
+    PlannedVersion,
+    check_plan_id,
+    check_version_document,
+    check_version_number,
+    describe_match,
+    document_changes,
+    load_plan_document,
+    match_key,
+    request_document,
+    version_changes,
+)
+from airflow_provider_mparticle.client.errors import MParticleNotFoundError
 from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison
 
 if TYPE_CHECKING:
@@ -34,60 +58,33 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.config import ClientSettings
     from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
 
-# Fields the spec marks readOnly: mParticle sets them, a request must not carry them.
-READ_ONLY_DOCUMENT_FIELDS = ("active_transformation_ids",)
-MATCH_TYPES = frozenset(
-    {
-        "unknown",
-        "screen_view",
-        "custom_event",
-        "user_attributes",
-        "user_identities",
-        "product_action",
-        "promotion_action",
-        "product_impression",
-    }
-)
-# JSON Schema keywords the page lists as unsupported in a data point's validator.
-UNSUPPORTED_SCHEMA_KEYWORDS = frozenset(
-    {
-        "$ref",
-        "$recursiveRef",
-        "$recursiveAnchor",
-        "patternProperties",
-        "allOf",
-        "anyOf",
-        "oneOf",
-        "if",
-        "not",
-        "else",
-        "then",
-        "dependencies",
-        "dependentRequired",
-        "dependentSchemas",
-    }
-)
-_PLAN_ID = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
-
-
-class DataPlanDocumentError(MParticleError, ValueError):
-    """A data plan (file or argument) is not a valid plan; the message names the field. Nothing was sent."""
-
-
-class ActivatedEnvironment(StrEnum):
-    """Where a plan version is active: ``none`` means inactive."""
-
-    NONE = "none"
-    DEVELOPMENT = "development"
-    PRODUCTION = "production"
-
-    @classmethod
-    def parse(cls, value: str, where: str = "activated_environment") -> ActivatedEnvironment:
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            allowed = ", ".join(e.value for e in cls)
-            raise DataPlanDocumentError(f"{where} is {value!r}; expected one of: {allowed}.") from None
+__all__ = [
+    "MATCH_TYPES",
+    "READ_ONLY_DOCUMENT_FIELDS",
+    "UNSUPPORTED_SCHEMA_KEYWORDS",
+    "ActivatedEnvironment",
+    "AsyncDataPlanningApi",
+    "BatchValidationResult",
+    "DataPlan",
+    "DataPlanDocumentError",
+    "DataPlanVersion",
+    "DataPlanningApi",
+    "DataPlanningCalls",
+    "EventValidationResult",
+    "PlanDocument",
+    "PlannedVersion",
+    "ValidationIssue",
+    "check_plan_id",
+    "check_version_document",
+    "check_version_number",
+    "describe_match",
+    "document_changes",
+    "load_plan_document",
+    "match_key",
+    "plan_data_plan",
+    "request_document",
+    "version_changes",
+]
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -111,11 +108,11 @@ class DataPlanVersion:
 
     @classmethod
     def from_api(cls, body: Any, data_plan_id: str | None = None) -> DataPlanVersion:
-        data = as_object(body)
+        data = require_object(body, "a data plan version")
         document = data.get("version_document")
         return cls(
             data_plan_id=str(data.get("data_plan_id") or data_plan_id or ""),
-            version=int(data.get("version", 0)),
+            version=require_field(data, "version", int, "a data plan version"),
             version_description=_str_or_none(data.get("version_description")),
             activated_environment=_str_or_none(data.get("activated_environment")),
             version_document=document if isinstance(document, dict) else None,
@@ -148,8 +145,8 @@ class DataPlan:
 
     @classmethod
     def from_api(cls, body: Any) -> DataPlan:
-        data = as_object(body)
-        plan_id = str(data.get("data_plan_id", ""))
+        data = require_object(body, "a data plan")
+        plan_id = require_field(data, "data_plan_id", str, "a data plan")
         versions = data.get("data_plan_versions")
         return cls(
             data_plan_id=plan_id,
@@ -216,22 +213,6 @@ class ValidationIssue:
         return " ".join(parts)
 
 
-def describe_match(match: Mapping[str, Any] | None) -> str:
-    """A data point's match as text: ``custom_event 'Purchase' (transaction)``."""
-    match = match or {}
-    kind = str(match.get("type", "unknown"))
-    criteria = as_object(match.get("criteria"))
-    if kind == "custom_event":
-        return f"{kind} {criteria.get('event_name')!r} ({criteria.get('custom_event_type')})"
-    if kind == "screen_view":
-        return f"{kind} {criteria.get('screen_name')!r}"
-    if criteria.get("action"):
-        return f"{kind} {criteria['action']}"
-    if criteria:
-        return f"{kind} {json.dumps(criteria, sort_keys=True)}"
-    return kind
-
-
 @dataclass(frozen=True)
 class EventValidationResult:
     """The validation result of one event (or of the batch's user data) in a batch."""
@@ -268,14 +249,10 @@ class BatchValidationResult:
 
     @classmethod
     def from_api(cls, body: Any) -> BatchValidationResult:
-        data = as_object(body)
-        results = data.get("results")
-        return cls(
-            results=[
-                EventValidationResult.from_api(r) for r in (results if isinstance(results, list) else [])
-            ],
-            raw=data,
-        )
+        """Read a validation answer; one without a ``results`` list is an error, never "valid"."""
+        data = require_object(body, "a validation result")
+        results = require_list(data.get("results"), "the 'results' of a validation result")
+        return cls(results=[EventValidationResult.from_api(r) for r in results], raw=data)
 
     @property
     def error_count(self) -> int:
@@ -296,380 +273,31 @@ class BatchValidationResult:
         return lines
 
 
-# --- checking plans before they are sent -----------------------------------------------------------
-
-
-# A data point's validator is a JSON Schema (draft 2019-09: the spec lists $recursiveRef, $defs,
-# unevaluatedItems...). Its meta-schema, extended the way 2019-09 allows ($recursiveAnchor on the new
-# root, so that every subschema is checked against the extension too) with the keywords mParticle
-# refuses. jsonschema comes with Airflow; it is imported on first use.
-_SCHEMA_DRAFT = "https://json-schema.org/draft/2019-09/schema"
-_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
-
-
-@functools.cache
-def _data_point_schema_validator() -> Any:
-    from jsonschema import Draft201909Validator
-
-    meta_schema = {
-        "$schema": _SCHEMA_DRAFT,
-        "$id": "urn:airflow-provider-mparticle:data-point-schema",
-        "$recursiveAnchor": True,
-        "allOf": [{"$ref": _SCHEMA_DRAFT}],
-        "not": {
-            "type": "object",
-            "anyOf": [{"required": [keyword]} for keyword in sorted(UNSUPPORTED_SCHEMA_KEYWORDS)],
-        },
-    }
-    Draft201909Validator.check_schema(meta_schema)
-    return Draft201909Validator(meta_schema)
-
-
-def _schema_problem(error: Any) -> str:
-    path = "".join(f"/{part}" for part in error.absolute_path)
-    instance = error.instance
-    if error.validator == "not" and isinstance(instance, dict):
-        keywords = sorted(UNSUPPORTED_SCHEMA_KEYWORDS & set(instance))
-        return f"{path or '/'}: JSON Schema keyword {keywords[0]!r} is not supported by mParticle data plans"
-    if path.endswith("/type") and error.validator == "anyOf":
-        return f"{path}: {instance!r} is not a JSON Schema type ({', '.join(_JSON_TYPES)})"
-    return f"{path or '/'}: {error.message}"
-
-
-def check_data_point_schema(definition: Any, where: str, data_point: str) -> None:
-    """Check a data point's validator definition: a valid JSON Schema without the keywords mParticle refuses.
-
-    :param definition: the ``validator.definition`` of a data point.
-    :param where: where the definition is in the document (``...data_points[0].validator.definition``).
-    :param data_point: the data point in words (its match, as :func:`describe_match` gives it).
-    :raises DataPlanDocumentError: naming the data point and listing every problem with its path.
-    """
-    errors = sorted(
-        _data_point_schema_validator().iter_errors(definition),
-        key=lambda e: [str(p) for p in e.absolute_path],
-    )
-    if errors:
-        problems = "; ".join(_schema_problem(error) for error in errors)
-        raise DataPlanDocumentError(
-            f"{where} (data point {data_point}) is not a valid data plan schema: {problems}."
-        )
-
-
-def check_version_document(document: Any, where: str = "version_document") -> dict[str, Any]:
-    """Check a version document's shape; returns a copy without the read-only fields.
-
-    :raises DataPlanDocumentError: naming the offending data point and field.
-    """
-    if not isinstance(document, dict):
-        raise DataPlanDocumentError(f"{where} must be a JSON object.")
-    points = document.get("data_points")
-    if not isinstance(points, list):
-        raise DataPlanDocumentError(f"{where}.data_points must be a list.")
-    seen: dict[str, int] = {}
-    for index, point in enumerate(points):
-        here = f"{where}.data_points[{index}]"
-        if not isinstance(point, dict):
-            raise DataPlanDocumentError(f"{here} must be a JSON object.")
-        match = point.get("match")
-        if not isinstance(match, dict) or match.get("type") not in MATCH_TYPES:
-            raise DataPlanDocumentError(
-                f"{here}.match.type must be one of: {', '.join(sorted(MATCH_TYPES))}; "
-                f"got {as_object(match).get('type')!r}."
-            )
-        criteria = match.get("criteria")
-        if not isinstance(criteria, dict):
-            raise DataPlanDocumentError(f"{here}.match.criteria must be a JSON object.")
-        if match["type"] == "custom_event":
-            for name in ("event_name", "custom_event_type"):
-                if not isinstance(criteria.get(name), str) or not criteria[name]:
-                    raise DataPlanDocumentError(f"{here}.match.criteria.{name} is required for custom_event.")
-        if match["type"] == "screen_view" and not isinstance(criteria.get("screen_name"), str):
-            raise DataPlanDocumentError(f"{here}.match.criteria.screen_name is required for screen_view.")
-        key = match_key(match)
-        if key in seen:
-            raise DataPlanDocumentError(
-                f"{here} has the same match as data_points[{seen[key]}]: {describe_match(match)}."
-            )
-        seen[key] = index
-        validator = point.get("validator")
-        if not isinstance(validator, dict) or validator.get("type") != "json_schema":
-            raise DataPlanDocumentError(f"{here}.validator.type must be 'json_schema'.")
-        if not isinstance(validator.get("definition"), dict):
-            raise DataPlanDocumentError(f"{here}.validator.definition must be a JSON object (a JSON Schema).")
-        check_data_point_schema(
-            validator["definition"], f"{here}.validator.definition", describe_match(match)
-        )
-    return request_document(document)
-
-
-def request_document(document: Mapping[str, Any]) -> dict[str, Any]:
-    """A version document fit to send: a deep copy without the fields mParticle sets itself."""
-    result = copy.deepcopy(dict(document))
-    for name in READ_ONLY_DOCUMENT_FIELDS:
-        result.pop(name, None)
-    points = result.get("data_points")
-    if isinstance(points, list):
-        for point in points:
-            if isinstance(point, dict):
-                for name in READ_ONLY_DOCUMENT_FIELDS:
-                    point.pop(name, None)
-    return result
-
-
-def match_key(match: Mapping[str, Any]) -> str:
-    """A data point's identity inside a document: its match, as canonical JSON."""
-    return json.dumps({"type": match.get("type"), "criteria": match.get("criteria") or {}}, sort_keys=True)
-
-
-def check_plan_id(plan_id: Any) -> str:
-    if not isinstance(plan_id, str) or not _PLAN_ID.match(plan_id):
-        raise DataPlanDocumentError(
-            f"data_plan_id {plan_id!r} must be a slug: lower-case letters, digits, '_' and '-'."
-        )
-    return plan_id
-
-
-def check_version_number(version: Any, where: str = "version") -> int:
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise DataPlanDocumentError(f"{where} must be a positive integer, got {version!r}.")
-    return version
-
-
-@dataclass(frozen=True)
-class PlannedVersion:
-    """One version as a plan file wants it; ``None`` fields are left as they are in mParticle."""
-
-    version: int
-    version_document: dict[str, Any]
-    version_description: str | None = None
-    activated_environment: ActivatedEnvironment | None = None
-
-    def request_body(self) -> dict[str, Any]:
-        """Body of ``POST /plans/{id}/versions``."""
-        body: dict[str, Any] = {"version": self.version, "version_document": self.version_document}
-        if self.version_description is not None:
-            body["version_description"] = self.version_description
-        if self.activated_environment is not None:
-            body["activated_environment"] = self.activated_environment.value
-        return body
-
-
-@dataclass(frozen=True)
-class PlanDocument:
-    """A data plan as kept in a repository: the body of ``POST /plans`` (page's example), checked."""
-
-    data_plan_id: str
-    data_plan_name: str | None
-    data_plan_description: str | None
-    versions: list[PlannedVersion]
-
-    def request_body(self) -> dict[str, Any]:
-        """Body of ``POST /plans``."""
-        body: dict[str, Any] = {"data_plan_id": self.data_plan_id}
-        if self.data_plan_name is not None:
-            body["data_plan_name"] = self.data_plan_name
-        if self.data_plan_description is not None:
-            body["data_plan_description"] = self.data_plan_description
-        body["data_plan_versions"] = [v.request_body() for v in self.versions]
-        return body
-
-
-def load_plan_document(plan: Any, source: str = "data plan") -> PlanDocument:
-    """Check a data plan (parsed JSON) and return it typed; nothing is sent.
-
-    The shape is the page's ``POST /plans`` body: ``data_plan_id``, optional ``data_plan_name`` and
-    ``data_plan_description``, and ``data_plan_versions``, each with ``version`` and ``version_document``
-    (optional ``version_description`` and ``activated_environment``).
-
-    :param plan: the parsed plan.
-    :param source: how to name the plan in error messages (a file name).
-    :raises DataPlanDocumentError: naming the field at fault.
-    """
-    if not isinstance(plan, dict):
-        raise DataPlanDocumentError(f"{source}: the plan must be a JSON object.")
-    try:
-        plan_id = check_plan_id(plan.get("data_plan_id"))
-        for name in ("data_plan_name", "data_plan_description"):
-            if plan.get(name) is not None and not isinstance(plan[name], str):
-                raise DataPlanDocumentError(f"{name} must be a string.")
-        raw_versions = plan.get("data_plan_versions")
-        if not isinstance(raw_versions, list) or not raw_versions:
-            raise DataPlanDocumentError("data_plan_versions must be a non-empty list.")
-        versions: list[PlannedVersion] = []
-        for index, item in enumerate(raw_versions):
-            where = f"data_plan_versions[{index}]"
-            if not isinstance(item, dict):
-                raise DataPlanDocumentError(f"{where} must be a JSON object.")
-            number = check_version_number(item.get("version"), f"{where}.version")
-            if any(v.version == number for v in versions):
-                raise DataPlanDocumentError(f"{where}.version {number} appears twice.")
-            description = item.get("version_description")
-            if description is not None and not isinstance(description, str):
-                raise DataPlanDocumentError(f"{where}.version_description must be a string.")
-            environment = item.get("activated_environment")
-            versions.append(
-                PlannedVersion(
-                    version=number,
-                    version_document=check_version_document(
-                        item.get("version_document"), f"{where}.version_document"
-                    ),
-                    version_description=description,
-                    activated_environment=(
-                        None
-                        if environment is None
-                        else ActivatedEnvironment.parse(environment, f"{where}.activated_environment")
-                    ),
-                )
-            )
-    except DataPlanDocumentError as error:
-        raise DataPlanDocumentError(f"{source}: {error}") from None
-    return PlanDocument(
-        data_plan_id=plan_id,
-        data_plan_name=plan.get("data_plan_name"),
-        data_plan_description=plan.get("data_plan_description"),
-        versions=versions,
-    )
-
-
-def _point_text(point: Mapping[str, Any]) -> list[str]:
-    return json.dumps(point, indent=2, sort_keys=True).splitlines()
-
-
-def document_changes(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> list[str]:
-    """What replacing ``current`` by ``desired`` changes, data point by data point (empty: nothing)."""
-    before = {match_key(as_object(p.get("match"))): p for p in as_object(current).get("data_points") or []}
-    after = {match_key(as_object(p.get("match"))): p for p in desired.get("data_points") or []}
-    lines: list[str] = []
-    for key, point in after.items():
-        name = describe_match(as_object(point.get("match")))
-        if key not in before:
-            lines.append(f"+ data point {name}")
-        elif before[key] != point:
-            lines.append(f"~ data point {name}:")
-            diff = difflib.unified_diff(_point_text(before[key]), _point_text(point), lineterm="", n=1)
-            lines.extend("    " + line for line in list(diff)[2:])
-    for key, point in before.items():
-        if key not in after:
-            lines.append(f"- data point {describe_match(as_object(point.get('match')))}")
-    if not lines and list(before) != list(after):
-        lines.append("~ data point order")
-    return lines
-
-
-def version_changes(current: DataPlanVersion | None, desired: PlannedVersion) -> list[str]:
-    """What deploying ``desired`` over ``current`` would change, as readable lines (empty: nothing).
-
-    Fields the plan file leaves out (``version_description``, ``activated_environment``) are not compared.
-    """
-    if current is None:
-        return [f"+ version {desired.version} ({len(desired.version_document['data_points'])} data points)"]
-    lines: list[str] = []
-    if desired.version_description is not None and desired.version_description != current.version_description:
-        lines.append(
-            f"~ version_description: {current.version_description!r} -> {desired.version_description!r}"
-        )
-    if (
-        desired.activated_environment is not None
-        and desired.activated_environment.value != current.activated_environment
-    ):
-        lines.append(
-            f"~ activated_environment: {current.activated_environment!r} -> "
-            f"{desired.activated_environment.value!r}"
-        )
-    current_document = request_document(current.version_document or {"data_points": []})
-    if current_document != desired.version_document:
-        point_lines = document_changes(current_document, desired.version_document)
-        lines.extend(point_lines or ["~ version_document (fields other than data_points)"])
-    return lines
-
-
-def plan_data_plan(
-    current: DataPlan | None,
-    remote_versions: Mapping[int, DataPlanVersion | None],
-    document: PlanDocument,
-) -> ChangePlan:
-    """What deploying ``document`` would change; nothing is sent.
-
-    The Data Planning API keeps no draft of a version: a version activated in ``development`` or
-    ``production`` is compared as *live*, one with ``activated_environment: none`` (deployed, enforced
-    nowhere) as a *draft*. A version the file has and the workspace lacks counts as live and missing.
-
-    :param current: the plan in the workspace (None: it does not exist).
-    :param remote_versions: version number -> that version read in full (None: it does not exist).
-    :param document: the plan as kept in code.
-    """
-    plan_id = document.data_plan_id
-    subject = f"data plan {plan_id!r}"
-    if current is None:
-        created = {str(v.version): "create" for v in document.versions}
-        lines = tuple(line for v in document.versions for line in version_changes(None, v))
-        return ChangePlan(
-            subject,
-            "create",
-            (f"create data plan {plan_id!r} with version(s) {', '.join(created)}",),
-            (Comparison(LIVE, "data plan", lines, present=False),),
-            request={"create_plan": True, "plan_changes": {}, "versions": created},
-        )
-    plan_changes: dict[str, str] = {}
-    plan_lines: list[str] = []
-    for key, wanted, held in (
-        ("name", document.data_plan_name, current.data_plan_name),
-        ("description", document.data_plan_description, current.data_plan_description),
-    ):
-        if wanted is not None and wanted != held:
-            plan_changes[key] = wanted
-            plan_lines.append(f"~ data_plan_{key}: {held!r} -> {wanted!r}")
-    comparisons = [Comparison(LIVE, "plan name and description", tuple(plan_lines))]
-    writes = [f"update the plan's {', '.join(sorted(plan_changes))}"] if plan_changes else []
-    versions: dict[str, str] = {}
-    for version in document.versions:
-        remote = remote_versions.get(version.version)
-        lines = tuple(version_changes(remote, version))
-        against = DRAFT if remote is not None and remote.activated_environment == "none" else LIVE
-        label = f"version {version.version}" + (
-            f" ({remote.activated_environment})" if remote and remote.activated_environment else ""
-        )
-        comparisons.append(Comparison(against, label, lines, present=remote is not None))
-        if lines:
-            versions[str(version.version)] = "create" if remote is None else "update"
-            writes.append(f"{versions[str(version.version)]} version {version.version}")
-    unmanaged = sorted({v.version for v in current.versions} - {v.version for v in document.versions})
-    warnings = (f"version(s) {unmanaged} are not in the code and are left as they are",) if unmanaged else ()
-    return ChangePlan(
-        subject,
-        "update" if writes else "none",
-        tuple(writes),
-        tuple(comparisons),
-        warnings=warnings,
-        request={"create_plan": False, "plan_changes": plan_changes, "versions": versions},
-    )
-
-
 # --- calls -----------------------------------------------------------------------------------------
 
 
 def _segment(value: str) -> str:
     if not isinstance(value, str) or not value:
         raise DataPlanDocumentError(f"A data plan id must be a non-empty string, got {value!r}.")
-    return quote(value, safe="")
+    return path_segment(value, "data plan id")
 
 
 def _plan_list(response: ApiResponse) -> list[DataPlan]:
-    items = response.body if isinstance(response.body, list) else []
-    return [DataPlan.from_api(item) for item in items]
+    return [DataPlan.from_api(item) for item in require_list(response.body, "the data plan list")]
 
 
 class DataPlanningCalls:
     """The calls of the Data Planning API for one workspace, shared by both clients."""
 
     def __init__(self, settings: ClientSettings) -> None:
-        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{settings.require_workspace()}/plans"
+        workspace = path_segment(settings.require_workspace(), "workspace id")
+        self.base = f"{settings.api_base_url}/platform/v2/workspaces/{workspace}/plans"
 
     def _request(self, method: str, suffix: str = "", **kwargs: Any) -> ApiRequest:
         return ApiRequest(method, self.base + suffix, "bearer", **kwargs)
 
     def list_plans(self) -> Call[list[DataPlan]]:
-        return Call(self._request("GET"), _plan_list)
+        return Call(self._request("GET", expect=LIST), _plan_list)
 
     def get_plan(self, plan_id: str) -> Call[DataPlan]:
         return Call(self._request("GET", f"/{_segment(plan_id)}"), lambda r: DataPlan.from_api(r.body))
@@ -693,7 +321,7 @@ class DataPlanningCalls:
         )
 
     def delete_plan(self, plan_id: str) -> Call[None]:
-        return Call(self._request("DELETE", f"/{_segment(plan_id)}"), ignore_body)
+        return Call(self._request("DELETE", f"/{_segment(plan_id)}", expect=NO_CONTENT), ignore_body)
 
     def _version_path(self, plan_id: str, version: int) -> str:
         return f"/{_segment(plan_id)}/versions/{check_version_number(version)}"
@@ -736,7 +364,9 @@ class DataPlanningCalls:
         )
 
     def delete_version(self, plan_id: str, version: int) -> Call[None]:
-        return Call(self._request("DELETE", self._version_path(plan_id, version)), ignore_body)
+        return Call(
+            self._request("DELETE", self._version_path(plan_id, version), expect=NO_CONTENT), ignore_body
+        )
 
     def validate_batch(
         self, batch: Mapping[str, Any], version_document: Mapping[str, Any]
@@ -752,9 +382,9 @@ class DataPlanningCalls:
 class DataPlanningApi:
     """Data Planning API over the sync transport."""
 
-    def __init__(self, transport: SyncTransport) -> None:
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = DataPlanningCalls(transport.settings)
+        self.calls = DataPlanningCalls(settings)
 
     def list_plans(self) -> list[DataPlan]:
         """Every data plan of the workspace with its versions (usually without their documents)."""
@@ -837,15 +467,21 @@ class DataPlanningApi:
 class AsyncDataPlanningApi:
     """Data Planning API over the async transport; same method names as :class:`DataPlanningApi`."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
-        self.calls = DataPlanningCalls(transport.settings)
+        self.calls = DataPlanningCalls(settings)
 
     async def list_plans(self) -> list[DataPlan]:
         return await self._transport.execute(self.calls.list_plans())
 
     async def get_plan(self, plan_id: str) -> DataPlan:
         return await self._transport.execute(self.calls.get_plan(plan_id))
+
+    async def find_plan(self, plan_id: str) -> DataPlan | None:
+        try:
+            return await self.get_plan(plan_id)
+        except MParticleNotFoundError:
+            return None
 
     async def create_plan(self, plan: PlanDocument | Mapping[str, Any]) -> DataPlan:
         return await self._transport.execute(self.calls.create_plan(plan))
@@ -899,3 +535,65 @@ class AsyncDataPlanningApi:
         version_document = (await self.get_version(plan_id, version)).version_document
         document = version_document or {"data_points": []}
         return [await self.validate_batch(batch, document) for batch in batches]
+
+
+def plan_data_plan(
+    current: DataPlan | None,
+    remote_versions: Mapping[int, DataPlanVersion | None],
+    document: PlanDocument,
+) -> ChangePlan:
+    """What deploying ``document`` would change; nothing is sent.
+
+    The Data Planning API keeps no draft of a version: a version activated in ``development`` or
+    ``production`` is compared as *live*, one with ``activated_environment: none`` (deployed, enforced
+    nowhere) as a *draft*. A version the file has and the workspace lacks counts as live and missing.
+
+    :param current: the plan in the workspace (None: it does not exist).
+    :param remote_versions: version number -> that version read in full (None: it does not exist).
+    :param document: the plan as kept in code.
+    """
+    plan_id = document.data_plan_id
+    subject = f"data plan {plan_id!r}"
+    if current is None:
+        created = {str(v.version): "create" for v in document.versions}
+        lines = tuple(line for v in document.versions for line in version_changes(None, v))
+        return ChangePlan(
+            subject,
+            "create",
+            (f"create data plan {plan_id!r} with version(s) {', '.join(created)}",),
+            (Comparison(LIVE, "data plan", lines, present=False),),
+            request={"create_plan": True, "plan_changes": {}, "versions": created},
+        )
+    plan_changes: dict[str, str] = {}
+    plan_lines: list[str] = []
+    for key, wanted, held in (
+        ("name", document.data_plan_name, current.data_plan_name),
+        ("description", document.data_plan_description, current.data_plan_description),
+    ):
+        if wanted is not None and wanted != held:
+            plan_changes[key] = wanted
+            plan_lines.append(f"~ data_plan_{key}: {held!r} -> {wanted!r}")
+    comparisons = [Comparison(LIVE, "plan name and description", tuple(plan_lines))]
+    writes = [f"update the plan's {', '.join(sorted(plan_changes))}"] if plan_changes else []
+    versions: dict[str, str] = {}
+    for version in document.versions:
+        remote = remote_versions.get(version.version)
+        lines = tuple(version_changes(remote, version))
+        against = DRAFT if remote is not None and remote.activated_environment == "none" else LIVE
+        label = f"version {version.version}" + (
+            f" ({remote.activated_environment})" if remote and remote.activated_environment else ""
+        )
+        comparisons.append(Comparison(against, label, lines, present=remote is not None))
+        if lines:
+            versions[str(version.version)] = "create" if remote is None else "update"
+            writes.append(f"{versions[str(version.version)]} version {version.version}")
+    unmanaged = sorted({v.version for v in current.versions} - {v.version for v in document.versions})
+    warnings = (f"version(s) {unmanaged} are not in the code and are left as they are",) if unmanaged else ()
+    return ChangePlan(
+        subject,
+        "update" if writes else "none",
+        tuple(writes),
+        tuple(comparisons),
+        warnings=warnings,
+        request={"create_plan": False, "plan_changes": plan_changes, "versions": versions},
+    )

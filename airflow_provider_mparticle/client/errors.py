@@ -77,6 +77,33 @@ class MParticleServerError(MParticleAPIError):
     """5xx: a server-side failure, worth retrying."""
 
 
+class MParticleUnexpectedResponseError(MParticleAPIError):
+    """An answer that is not what the call expects: a redirect (never followed), a status the API does
+    not document for it, an HTML page, an empty or truncated body, JSON of another shape, or a field the
+    client needs (such as a run's status) that cannot be read. The message names the request, the status
+    and what was wrong, with at most a short sanitised excerpt of the body.
+
+    :param problem: what was wrong.
+    :param retryable: whether sending the request again may help (truncated JSON on a safe request).
+    :param location: the ``Location`` of a redirect.
+    """
+
+    def __init__(
+        self,
+        status_code: int,
+        method: str,
+        url: str,
+        problem: str,
+        *,
+        retryable: bool = False,
+        location: str | None = None,
+    ) -> None:
+        super().__init__(status_code, method, url, [f"unexpected answer: {problem}"])
+        self.problem = problem
+        self.retryable = retryable
+        self.location = location
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait from a ``Retry-After`` header (integer or decimal seconds); None if absent or odd."""
     if not value:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mparticle.client.answers import Expect
 from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, encode_json
 
 if TYPE_CHECKING:
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
 
 SINGLE_PATH = "/v2/calculatedattributes"
+# The documented answer of both seeding endpoints: 202 Accepted. A 200 or a redirect is someone else.
+ACCEPTED = Expect(frozenset({202}), "empty")
 BULK_PATH = "/v2/bulkcalculatedattributes"
 
 
@@ -37,38 +40,50 @@ def _ack(response: ApiResponse) -> SeedAck:
 
 
 def seed_user_call(settings: ClientSettings, user: Mapping[str, Any]) -> Call[SeedAck]:
-    return Call(ApiRequest("POST", settings.seeding_base_url + SINGLE_PATH, "basic", json=dict(user)), _ack)
+    request = ApiRequest(
+        "POST", settings.seeding_base_url + SINGLE_PATH, "basic", json=dict(user), expect=ACCEPTED
+    )
+    return Call(request, _ack)
 
 
 def seed_users_call(settings: ClientSettings, users: Sequence[Mapping[str, Any]] | bytes) -> Call[SeedAck]:
     """A bulk request; ``users`` may be an already-encoded JSON array (bytes) whose size was measured."""
     content = users if isinstance(users, bytes) else encode_json([dict(u) for u in users])
-    return Call(ApiRequest("POST", settings.seeding_base_url + BULK_PATH, "basic", content=content), _ack)
+    request = ApiRequest(
+        "POST", settings.seeding_base_url + BULK_PATH, "basic", content=content, expect=ACCEPTED
+    )
+    return Call(request, _ack)
 
 
 class SeedingApi:
-    """Seeding API over the sync transport. All-or-nothing per request; a resent seed overwrites."""
+    """Seeding API over the sync transport. All-or-nothing per request; a resent seed overwrites.
 
-    def __init__(self, transport: SyncTransport) -> None:
+    :param transport: the transport that sends the calls.
+    :param settings: the workspace's settings (hosts).
+    """
+
+    def __init__(self, transport: SyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
+        self._settings = settings
 
     def seed_user(self, user: Mapping[str, Any]) -> SeedAck:
         """Send the seeds and user attributes of one user (``POST /v2/calculatedattributes``)."""
-        return self._transport.execute(seed_user_call(self._transport.settings, user))
+        return self._transport.execute(seed_user_call(self._settings, user))
 
     def seed_users(self, users: Sequence[Mapping[str, Any]] | bytes) -> SeedAck:
         """Send many users in one request (``POST /v2/bulkcalculatedattributes``)."""
-        return self._transport.execute(seed_users_call(self._transport.settings, users))
+        return self._transport.execute(seed_users_call(self._settings, users))
 
 
 class AsyncSeedingApi:
     """Seeding API over the async transport."""
 
-    def __init__(self, transport: AsyncTransport) -> None:
+    def __init__(self, transport: AsyncTransport, settings: ClientSettings) -> None:
         self._transport = transport
+        self._settings = settings
 
     async def seed_user(self, user: Mapping[str, Any]) -> SeedAck:
-        return await self._transport.execute(seed_user_call(self._transport.settings, user))
+        return await self._transport.execute(seed_user_call(self._settings, user))
 
     async def seed_users(self, users: Sequence[Mapping[str, Any]] | bytes) -> SeedAck:
-        return await self._transport.execute(seed_users_call(self._transport.settings, users))
+        return await self._transport.execute(seed_users_call(self._settings, users))

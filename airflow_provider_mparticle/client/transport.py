@@ -1,39 +1,45 @@
-"""Sync (``requests``) and async (``httpx``) transports over the shared core.
+"""Sync (``requests``) and async (``httpx``) transports: two drivers of the one send flow.
 
-Both send a :class:`~airflow_provider_mparticle.client.core.Call` with the same retry policy, the same
-OAuth token handling (cached, refreshed before expiry, refreshed once on a 401 then resent) and the same
-error mapping.
+Both run :meth:`~airflow_provider_mparticle.client.core.SendPolicy.flow` (one retry budget per call, the
+process-wide OAuth token cache, one refresh and resend after a 401) and differ only in how they move
+bytes, sleep and lock: a fix to the policy lands in both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
-from tenacity import AsyncRetrying, Retrying
 
+from airflow_provider_mparticle.client.answers import build_response, parse_answer
 from airflow_provider_mparticle.client.core import (
     ApiRequest,
     ApiResponse,
     AuthProvider,
     Call,
-    MParticleAuth,
+    NoAuth,
     RetryObserver,
+    Send,
+    SendPolicy,
+    Sleep,
+    Step,
     TransportStats,
-    build_response,
-    parse_token,
-    retry_arguments,
 )
-from airflow_provider_mparticle.client.errors import MParticleAuthError, MParticleTransportError
+from airflow_provider_mparticle.client.errors import MParticleError, MParticleTransportError
 from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
-from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
+from airflow_provider_mparticle.client.tokens import TOKENS
 
 if TYPE_CHECKING:
-    from airflow_provider_mparticle.client.config import ClientSettings
+    from collections.abc import Generator
+
+    from airflow_provider_mparticle.client.config import TransportSettings
 
 T = TypeVar("T")
 
@@ -45,45 +51,59 @@ class _KeepHeaders(requests.auth.AuthBase):
         return request
 
 
-def token_key(auth: AuthProvider, request: ApiRequest) -> TokenKey:
-    """The process-wide cache key of the token that ``request`` fetches for ``auth``'s client."""
-    return TokenKey.of(request.url, auth.client_id, request.body_bytes())
+def _advance(flow: Generator[Step, Any, T], result: Any, error: MParticleError | None) -> Step:
+    """Answer the flow's last step with its result, or throw the step's error into it."""
+    return flow.throw(error) if error is not None else flow.send(result)
 
 
 class SyncTransport:
     """Sends calls with a pooled ``requests.Session``.
 
-    :param settings: the client settings.
-    :param pool_size: connections kept per host; set it to the number of threads that share the client.
+    :param settings: timeout, retry budget, TLS verification and pool size.
+    :param auth: how requests authenticate (mParticle's or Adobe's); without it only ``auth="none"``
+        requests can be sent.
     :param on_retry: called with the error and the wait before each retry (for logging).
-    :param auth: how requests authenticate; default mParticle's (Basic / OAuth from ``settings``).
-        With another provider only ``settings``' timeout, retry and TLS options are used.
     """
 
     def __init__(
         self,
-        settings: ClientSettings,
-        pool_size: int = 16,
-        on_retry: RetryObserver | None = None,
+        settings: TransportSettings,
         auth: AuthProvider | None = None,
+        on_retry: RetryObserver | None = None,
     ) -> None:
         self.settings = settings
-        self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
+        self.auth: AuthProvider = auth if auth is not None else NoAuth()
         self.stats = TransportStats()
-        self.on_retry = on_retry
+        self.policy = SendPolicy(self.auth, settings, self.stats, on_retry)
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size, max_retries=0)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self.session.verify = settings.verify
-        # trust_env keeps the environment's proxies (HTTP(S)_PROXY, NO_PROXY) and CA bundle; it would
-        # also apply ~/.netrc, replacing the connection's credentials, whenever the session has no auth
-        # of its own. A session auth that changes nothing switches that off.
-        self.session.trust_env = True
+        # Proxies and a CA bundle from the environment still apply, read once per host (see
+        # _environment): requests would read them on every request. The session itself reads nothing
+        # from the environment, so ~/.netrc never replaces the connection's credentials; the auth that
+        # changes nothing keeps it so should trust_env be switched back on.
+        self.session.trust_env = False
         self.session.auth = _KeepHeaders()
+        self._env_reader = requests.Session()
+        self._env: dict[tuple[str, str], dict[str, Any]] = {}
 
     def close(self) -> None:
         self.session.close()
+        self._env_reader.close()
+
+    def _environment(self, url: str) -> dict[str, Any]:
+        # requests would read proxies and a CA bundle from the environment on every request: per bulk
+        # request that costs more CPU than sending it. The environment is read once per host instead.
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        env = self._env.get(key)
+        if env is None:
+            merged = self._env_reader.merge_environment_settings(url, {}, None, self.settings.verify, None)
+            env = {"proxies": merged["proxies"], "verify": merged["verify"]}
+            self._env[key] = env
+        return env
 
     def __enter__(self) -> SyncTransport:
         return self
@@ -92,51 +112,44 @@ class SyncTransport:
         self.close()
 
     def execute(self, call: Call[T]) -> T:
-        """Send a call with retries and return its parsed value."""
-        return call.parse(self.send(call.request))
+        """Send a call within its retry budget and return its parsed value."""
+        return parse_answer(call, self.send(call.request))
 
     def send(self, request: ApiRequest) -> ApiResponse:
-        for attempt in Retrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
-            with attempt:
-                return self._send_authenticated(request)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        return self._drive(self.policy.flow(request))
 
     def bearer_token(self) -> str:
         """A valid bearer token, fetched once per process and credential until shortly before expiry."""
-        request = self.auth.token_request()
-        key = token_key(self.auth, request)
-        token = TOKENS.valid(key)
-        if token is not None:
-            return token
-        with TOKENS.thread_lock(key):
-            token = TOKENS.valid(key)
+        return self._drive(self.policy.token_flow())
+
+    def _drive(self, flow: Generator[Step, Any, T]) -> T:
+        result: Any = None
+        error: MParticleError | None = None
+        while True:
+            try:
+                step = _advance(flow, result, error)
+            except StopIteration as done:
+                value: T = done.value
+                return value
+            result, error = None, None
+            try:
+                result = self._perform(step)
+            except MParticleError as failure:
+                error = failure
+
+    def _perform(self, step: Step) -> Any:
+        if isinstance(step, Sleep):
+            time.sleep(step.seconds)
+            return None
+        if isinstance(step, Send):
+            return self._send_once(step.request, step.token, step.timeout)
+        with TOKENS.thread_lock(step.key):
+            token = TOKENS.valid(step.key)
             if token is None:
-                fetched = self._fetch_token(request)
-                TOKENS.store(key, fetched)
-                token = fetched.value
+                token = self.policy.store_token(step.key, self._send_once(step.request, None, step.timeout))
             return token
 
-    def _fetch_token(self, request: ApiRequest) -> CachedToken:
-        for attempt in Retrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
-            with attempt:
-                response = self._send_once(request, None)
-        self.stats.add(token_fetches=1)
-        return parse_token(response)
-
-    def _send_authenticated(self, request: ApiRequest) -> ApiResponse:
-        if request.auth != "bearer":
-            return self._send_once(request, None)
-        token = self.bearer_token()
-        try:
-            return self._send_once(request, token)
-        except MParticleAuthError as error:
-            if error.status_code != 401:
-                raise
-            # An expired or revoked token: fetch a new one once and resend.
-            TOKENS.invalidate(token_key(self.auth, self.auth.token_request()), token)
-            return self._send_once(request, self.bearer_token())
-
-    def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
+    def _send_once(self, request: ApiRequest, token: str | None, limit: float) -> ApiResponse:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         try:
@@ -146,8 +159,9 @@ class SyncTransport:
                 params=request.params,
                 data=request.body_bytes(),
                 headers=headers,
-                timeout=(min(self.settings.timeout, 10.0), self.settings.timeout),
+                timeout=(min(limit, 10.0), limit),
                 allow_redirects=False,
+                **self._environment(request.url),
             )
             content = answer.content
         except requests.RequestException as error:
@@ -167,17 +181,18 @@ class AsyncTransport:
 
     def __init__(
         self,
-        settings: ClientSettings,
-        pool_size: int = 16,
-        on_retry: RetryObserver | None = None,
+        settings: TransportSettings,
         auth: AuthProvider | None = None,
+        on_retry: RetryObserver | None = None,
         shared: bool = False,
     ) -> None:
         self.settings = settings
-        self.auth: AuthProvider = auth if auth is not None else MParticleAuth(settings)
+        self.auth: AuthProvider = auth if auth is not None else NoAuth()
         self.stats = TransportStats()
-        self.on_retry = on_retry
-        options = HttpClientOptions(timeout=settings.timeout, verify=settings.verify, pool_size=pool_size)
+        self.policy = SendPolicy(self.auth, settings, self.stats, on_retry)
+        options = HttpClientOptions(
+            timeout=settings.timeout, verify=settings.verify, pool_size=settings.pool_size
+        )
         self._lease = SHARED_HTTP_CLIENTS.lease(self.auth, options) if shared else None
         self.client = self._lease.client if self._lease is not None else options.build()
 
@@ -194,50 +209,45 @@ class AsyncTransport:
         await self.aclose()
 
     async def execute(self, call: Call[T]) -> T:
-        """Send a call with retries and return its parsed value."""
-        return call.parse(await self.send(call.request))
+        """Send a call within its retry budget and return its parsed value."""
+        return parse_answer(call, await self.send(call.request))
 
     async def send(self, request: ApiRequest) -> ApiResponse:
-        async for attempt in AsyncRetrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
-            with attempt:
-                return await self._send_authenticated(request)
-        raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
+        return await self._drive(self.policy.flow(request))
 
     async def bearer_token(self) -> str:
         """A valid bearer token, fetched once per process and credential until shortly before expiry."""
-        request = self.auth.token_request()
-        key = token_key(self.auth, request)
-        token = TOKENS.valid(key)
-        if token is not None:
-            return token
-        async with TOKENS.task_lock(key):
-            token = TOKENS.valid(key)
+        return await self._drive(self.policy.token_flow())
+
+    async def _drive(self, flow: Generator[Step, Any, T]) -> T:
+        result: Any = None
+        error: MParticleError | None = None
+        while True:
+            try:
+                step = _advance(flow, result, error)
+            except StopIteration as done:
+                value: T = done.value
+                return value
+            result, error = None, None
+            try:
+                result = await self._perform(step)
+            except MParticleError as failure:
+                error = failure
+
+    async def _perform(self, step: Step) -> Any:
+        if isinstance(step, Sleep):
+            await asyncio.sleep(step.seconds)
+            return None
+        if isinstance(step, Send):
+            return await self._send_once(step.request, step.token, step.timeout)
+        async with TOKENS.task_lock(step.key):
+            token = TOKENS.valid(step.key)
             if token is None:
-                fetched = await self._fetch_token(request)
-                TOKENS.store(key, fetched)
-                token = fetched.value
+                answer = await self._send_once(step.request, None, step.timeout)
+                token = self.policy.store_token(step.key, answer)
             return token
 
-    async def _fetch_token(self, request: ApiRequest) -> CachedToken:
-        async for attempt in AsyncRetrying(**retry_arguments(self.settings.retry, self.stats, self.on_retry)):
-            with attempt:
-                response = await self._send_once(request, None)
-        self.stats.add(token_fetches=1)
-        return parse_token(response)
-
-    async def _send_authenticated(self, request: ApiRequest) -> ApiResponse:
-        if request.auth != "bearer":
-            return await self._send_once(request, None)
-        token = await self.bearer_token()
-        try:
-            return await self._send_once(request, token)
-        except MParticleAuthError as error:
-            if error.status_code != 401:
-                raise
-            TOKENS.invalidate(token_key(self.auth, self.auth.token_request()), token)
-            return await self._send_once(request, await self.bearer_token())
-
-    async def _send_once(self, request: ApiRequest, token: str | None) -> ApiResponse:
+    async def _send_once(self, request: ApiRequest, token: str | None, limit: float) -> ApiResponse:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         params: Any = dict(request.params) if request.params else None
@@ -247,7 +257,14 @@ class AsyncTransport:
         try:
             async with admission:
                 answer = await self.client.request(
-                    request.method, request.url, params=params, content=request.body_bytes(), headers=headers
+                    request.method,
+                    request.url,
+                    params=params,
+                    content=request.body_bytes(),
+                    headers=headers,
+                    # Waiting for a pooled connection is not a network failure (see client/shared.py).
+                    timeout=httpx.Timeout(limit, connect=min(limit, 10.0), pool=None),
+                    follow_redirects=False,
                 )
         except httpx.HTTPError as error:
             raise MParticleTransportError(

@@ -117,7 +117,7 @@ class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeCli
 
         try:
             settings = self.settings_for_test()
-            with self.get_client() as client:
+            with self.quick_client() as client:
                 client.computed_attributes.list_page(limit=1)
         except MParticleError as error:
             return False, str(error)

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.core import RetryObserver
 
 SettingsT = TypeVar("SettingsT")
+#: the time budget of each call ``test_connection`` makes (two credential sets at most: 12 s in all)
+TEST_CALL_SECONDS = 6.0
 ClientT = TypeVar("ClientT")
 AsyncClientT = TypeVar("AsyncClientT")
 
@@ -25,7 +27,7 @@ def number_extra(extra: dict[str, Any], name: str, default: float) -> float:
     """A numeric connection extra, ``default`` when absent or empty; an error names the extra."""
     value = extra.get(name)
     if value in (None, ""):
-        return default
+        return float(default)
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -200,6 +202,20 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         return self.async_client_class()(
             settings, pool_size=pool_size, on_retry=self._log_retry, shared=shared
         )
+
+    def quick_client(self) -> ClientT:
+        """A client for ``test_connection``: one attempt per call, each call done within
+        ``TEST_CALL_SECONDS`` (token fetch included), so that the connection form answers within 15 s
+        whatever the endpoint does (refused port, hung connection, dropped packets).
+        """
+        from airflow_provider_mparticle.client import RetrySettings
+
+        settings: Any = self.settings
+        quick = settings.with_overrides(
+            timeout=min(settings.timeout, TEST_CALL_SECONDS),
+            retry=RetrySettings(max_attempts=1, max_elapsed=TEST_CALL_SECONDS),
+        )
+        return self.client_class()(quick, pool_size=1, on_retry=self._log_retry)
 
     def _log_retry(self, error: BaseException, wait: float) -> None:
         self.log.warning("%s request failed (%s); retrying in %.1f s", self.service_name, error, wait)

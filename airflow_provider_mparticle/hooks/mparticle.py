@@ -135,7 +135,7 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
             )
         results: list[str] = []
         ok = True
-        with self.get_client() as client:
+        with self.quick_client() as client:
             if settings.has_platform_credentials:
                 try:
                     client.calculated_attributes.exists()

@@ -82,6 +82,10 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     :param max_request_bytes: encoded bytes per bulk request (mParticle: 256 KB).
     :param concurrency: bulk requests in flight at once.
     :param max_users_per_second: a ceiling on the send rate (None: only mParticle's pacing headers).
+    :param workspace_users_per_second: the workspace's seeding budget in users per second, if known
+        (None: the pacer finds the room from mParticle's answers). A mapped task (``.expand()``) takes its
+        share: the budget divided by the number of mapped tasks, which Airflow knows at run time. With
+        ``max_users_per_second`` the lower ceiling applies.
     :param propagation_timeout: seconds to keep retrying "No matching calculated attribute definition
         found" (a new or changed definition takes up to five minutes to reach mParticle's cache).
     :param preflight: when the connection has Platform API credentials, check before sending that each
@@ -139,6 +143,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         max_request_bytes: int = 256_000,
         concurrency: int = 8,
         max_users_per_second: float | None = None,
+        workspace_users_per_second: float | None = None,
         propagation_timeout: float = 360.0,
         preflight: bool = True,
         resume: bool = True,
@@ -170,6 +175,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         self.max_request_bytes = max_request_bytes
         self.concurrency = concurrency
         self.max_users_per_second = max_users_per_second
+        self.workspace_users_per_second = workspace_users_per_second
         self.propagation_timeout = propagation_timeout
         self.preflight = preflight
         self.resume = resume
@@ -292,7 +298,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         mapping = self._mapping()
         try:
             limits = PackingLimits(self.max_users_per_request, self.max_request_bytes)
-            pacer = Pacer(self.max_users_per_second)
+            pacer = Pacer(self._rate_ceiling(context))
             source = self._source()
         except (MParticleConfigError, SeedSourceError) as error:
             raise MParticleTaskFailure(str(error)) from None
@@ -324,6 +330,24 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         finally:
             self._job = None
 
+    def _rate_ceiling(self, context: Context) -> float | None:
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        budget = self.workspace_users_per_second
+        if budget is None:
+            return self.max_users_per_second
+        if budget <= 0:
+            raise MParticleTaskFailure("Setting 'workspace_users_per_second' must be positive.")
+        tasks = _mapped_tasks(context)
+        share = budget / tasks
+        self.log.info(
+            "Workspace budget %s users/s shared by %d mapped task(s): this one sends at most %s users/s.",
+            f"{budget:,g}",
+            tasks,
+            f"{share:,.0f}",
+        )
+        return share if self.max_users_per_second is None else min(share, self.max_users_per_second)
+
     def on_kill(self) -> None:
         if self._job is not None:
             self._job.stop()
@@ -338,6 +362,21 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         from airflow_provider_mparticle.openlineage import seed_lineage
 
         return seed_lineage(self, task_instance)
+
+
+def _mapped_tasks(context: Context) -> int:
+    """How many task instances share the budget: the mapped task's expanded length, else 1."""
+    ti: Any = context.get("ti")
+    map_index = getattr(ti, "map_index", None)
+    if ti is None or map_index is None or map_index < 0:
+        return 1
+    count = context.get("expanded_ti_count")
+    if not count:
+        try:
+            count = ti.get_ti_count(dag_id=ti.dag_id, task_ids=[ti.task_id], run_ids=[ti.run_id])
+        except Exception:  # not under a task runner (a bare execute()): at least this index's worth
+            count = None
+    return max(int(count or 0), int(map_index) + 1, 1)
 
 
 class ObjectStorageSource:

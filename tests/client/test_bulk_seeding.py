@@ -1,4 +1,4 @@
-"""Packing, pacing and the bulk sender against the emulator."""
+"""Packing and the bulk sender against the emulator (the pacer: test_pacing.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import pytest
 from airflow_provider_mparticle.client import MParticleServerError
 from airflow_provider_mparticle.client.bulk_seeding import (
     BulkSeeder,
-    Pacer,
     PackingLimits,
     SeedingRejectedError,
     encode_user,
@@ -61,46 +60,6 @@ def test_pack_by_encoded_size_stays_under_the_limit():
 def test_a_user_too_large_for_any_request_is_a_row_error():
     with pytest.raises(SeedRowError, match=r"row 9, column '\*': the user encodes to \d+ bytes"):
         encode_user(user(1, value="x" * 500), 9, PackingLimits(max_bytes=300))
-
-
-def test_pacer_ceiling_spaces_sends():
-    pacer = Pacer(max_users_per_second=1000)
-    started = time.monotonic()
-    for _ in range(5):
-        pacer.acquire(100)
-    # Five sends of 100 users at 1000 users/s: the fifth starts 0.4 s after the first.
-    assert time.monotonic() - started >= 0.39
-
-
-def test_pacer_slows_on_rate_limit_header_and_recovers():
-    pacer = Pacer(adjust_every=0)
-    for _ in range(20):
-        pacer.observe_ack(100, 10.0)
-    assert pacer.rate is None  # no sign of a limit: no pacing
-    pacer.observe_ack(100, 97.0)
-    lowered = pacer.rate
-    assert lowered is not None
-    pacer.observe_ack(100, 85.0)
-    assert pacer.rate < lowered
-    low = pacer.rate
-    pacer.observe_ack(100, 10.0)
-    assert pacer.rate > low
-    pacer.observe_throttled()
-    assert pacer.rate < low
-
-
-def test_pacer_recovers_from_429s_when_answers_carry_no_budget_header():
-    # Sporadic 429s (a proxy, an injected fault) without X-mp-rate-limit-percentage-used on the
-    # answers: the rate must grow back, not stay halved for the rest of the load.
-    pacer = Pacer(adjust_every=0)
-    pacer.observe_ack(100, None)
-    assert pacer.rate is None
-    pacer.observe_throttled()
-    halved = pacer.rate
-    assert halved is not None
-    for _ in range(30):
-        pacer.observe_ack(100, None)
-    assert pacer.rate > 4 * halved
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from airflow_provider_mparticle.client import AsyncMParticleClient, MParticleClient
 from tests.conftest import VALID_DEFINITION
+from tests.reliability.hostile import SEED_USER
 
 
 @pytest.fixture
@@ -25,15 +26,7 @@ def netrc_home(tmp_path, monkeypatch):
     return netrc
 
 
-USER = {
-    "environment": "development",
-    "identities": {"customer_id": "c1"},
-    "calculated_attributes": {
-        "workspace": [
-            {"attribute_name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "seed": {"value": 5}}
-        ]
-    },
-}  # fmt: skip
+USER = SEED_USER
 
 
 def _all_answered_ok(emulator) -> None:

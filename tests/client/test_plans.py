@@ -241,7 +241,7 @@ def test_run_started_by_an_unanswered_trigger_is_the_earliest_from_the_intent_on
         run(9, "2026-12-01T10:00:01.000Z", pipeline_id="other"),
     ]
     scheduled = PipelineRun.from_api(
-        {"id": 0, "type": "scheduled", "logical_date": "2026-12-01T10:00:00.000Z"}
+        {"id": 0, "status": "success", "type": "scheduled", "logical_date": "2026-12-01T10:00:00.000Z"}
     )
     assert run_started_by(intent, [scheduled]) is None
     assert run_started_by(intent, runs).id == 2

@@ -14,6 +14,7 @@ from airflow_provider_mparticle.client import (
     MParticleNotFoundError,
     MParticleRateLimitError,
     MParticleServerError,
+    MParticleTransportError,
     MParticleValidationError,
     RetrySettings,
 )
@@ -222,3 +223,41 @@ def test_a_401_replaces_the_shared_token_once(mparticle_emulator, mparticle_sett
     statuses = [e["status"] for e in mparticle_emulator.control.journal(path="/calculatedattributes")]
     assert statuses == [200, 401, 200, 200]
     assert mparticle_emulator.control.stats()["oauth_tokens_issued"] == 2
+
+
+# --- one flat retry budget per call -----------------------------------------------------------------
+
+
+def test_token_fetch_shares_the_call_budget(mparticle_emulator, mparticle_settings):
+    # A token endpoint that keeps failing costs max_attempts tries in all, not max_attempts squared.
+    settings = mparticle_settings.with_overrides(retry=RetrySettings(max_attempts=3, initial_backoff=0.01))
+    mparticle_emulator.control.add_fault(path="oauth/token", status=503)
+    with MParticleClient(settings) as client, pytest.raises(MParticleServerError):
+        client.calculated_attributes.list()
+    assert len(mparticle_emulator.control.journal(path="/oauth/token")) == 3
+    assert mparticle_emulator.control.journal(path="/calculatedattributes") == []
+
+
+async def test_token_and_request_failures_count_against_one_budget(mparticle_emulator, mparticle_settings):
+    settings = mparticle_settings.with_overrides(retry=RetrySettings(max_attempts=3, initial_backoff=0.01))
+    mparticle_emulator.control.add_fault(path="oauth/token", status=503, times=1)
+    mparticle_emulator.control.add_fault(path="calculatedattributes", status=503)
+    async with AsyncMParticleClient(settings) as client:
+        with pytest.raises(MParticleServerError):
+            await client.calculated_attributes.list()
+    tries = mparticle_emulator.control.journal(path="/oauth/token") + mparticle_emulator.control.journal(
+        path="/calculatedattributes"
+    )
+    assert [e["status"] for e in sorted(tries, key=lambda e: e["seq"])] == [503, 200, 503, 503]
+
+
+def test_max_elapsed_bounds_the_whole_call(mparticle_emulator, mparticle_settings):
+    # A hung answer is cut at what remains of max_elapsed, not at the (longer) per-request timeout.
+    settings = mparticle_settings.with_overrides(
+        timeout=30.0, retry=RetrySettings(max_attempts=5, initial_backoff=0.01, max_elapsed=1.0)
+    )
+    mparticle_emulator.control.add_fault(path="calculatedattributes", latency_ms=5000)
+    started = time.monotonic()
+    with MParticleClient(settings) as client, pytest.raises(MParticleTransportError):
+        client.calculated_attributes.list()
+    assert time.monotonic() - started < 5.0

@@ -19,7 +19,11 @@ def load_dag():
     return module.dag
 
 
-def test_sharded_seed_dag(airflow_db, mparticle_conn_id, mparticle_emulator, client, tmp_path, monkeypatch):
+def test_sharded_seed_dag(
+    airflow_db, mparticle_conn_id, mparticle_emulator, client, tmp_path, monkeypatch, capsys, caplog
+):
+    caplog.set_level("INFO")
+    caplog.set_level("INFO", logger="airflow.task")
     create_ltv_attribute(client)
     db = tmp_path / "warehouse.db"
     connection = create_example_warehouse(str(db), customers=1000)
@@ -37,3 +41,5 @@ def test_sharded_seed_dag(airflow_db, mparticle_conn_id, mparticle_emulator, cli
     assert seeds['identities:{"customer_id":"c1000"}']["LTV"]["seed"] == {"value": 1500.0}
     bulk = mparticle_emulator.control.journal(path="bulkcalculatedattributes")
     assert len(bulk) == 12  # 4 shards x 250 rows, 100 users per request
+    out = capsys.readouterr().out + "\n" + "\n".join(r.getMessage() for r in caplog.records)
+    assert out.count("shared by 4 mapped task(s): this one sends at most 500 users/s") == 4

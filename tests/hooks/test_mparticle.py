@@ -85,3 +85,15 @@ def _definition():
     from tests.conftest import VALID_DEFINITION
 
     return VALID_DEFINITION
+
+
+def test_connection_makes_one_attempt_per_credential_set(mparticle_emulator, mparticle_conn_id):
+    # Endpoints that fail transiently are not retried by the connection test: it must answer quickly.
+    mparticle_emulator.control.add_fault(path="oauth/token", status=503)
+    mparticle_emulator.control.add_fault(path="bulkcalculatedattributes", status=503)
+    ok, message = MParticleHook(mparticle_conn_id).test_connection()
+    assert not ok
+    assert "Platform API credentials: FAILED" in message
+    assert "Seeding API credentials: FAILED" in message
+    journal = mparticle_emulator.control.journal()
+    assert [e["path"] for e in journal] == ["/oauth/token", "/v2/bulkcalculatedattributes"]

@@ -26,6 +26,9 @@ KEYS = (
     "secrets_found",
     "users_skipped_after_reorder",
     "users_resent_after_real_kill",
+    "wrong_answer_cases",
+    "wrong_answers_reported_success",
+    "test_connection_worst_seconds",
 )
 
 #: Figures measured in this session: key -> value; ``details`` -> key -> dict of supporting figures.
@@ -36,7 +39,7 @@ DETAILS: dict[str, dict[str, Any]] = {}
 class Figures:
     """What a test measured: ``figures.record("users_lost", 0, requests=..., retries=...)``; sums add up."""
 
-    def record(self, key: str, value: int, **details: Any) -> None:
+    def record(self, key: str, value: float, **details: Any) -> None:
         assert key in KEYS, key
         FIGURES[key] = value
         if details:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from airflow_provider_mparticle.client.config import ClientSettings, RetrySettings, validate_base_url
+from airflow_provider_mparticle.client.config import RetrySettings, TransportSettings, validate_base_url
 from airflow_provider_mparticle.client.core import ApiRequest, base_headers
 from airflow_provider_mparticle.client.errors import MParticleConfigError
 
@@ -70,9 +70,11 @@ class AdobeClientSettings:
     def has_credentials(self) -> bool:
         return bool(self.client_id and self.client_secret and self.org_id)
 
-    def transport_settings(self) -> ClientSettings:
-        """The transport options (timeout, retries, TLS) in the form the shared transports take."""
-        return ClientSettings(timeout=self.timeout, retry=self.retry, verify=self.verify)
+    def transport_settings(self, pool_size: int = 16) -> TransportSettings:
+        """The transport options (timeout, retries, TLS, pool) of these settings."""
+        return TransportSettings(
+            timeout=self.timeout, retry=self.retry, verify=self.verify, pool_size=pool_size
+        )
 
     def with_overrides(self, **changes: object) -> AdobeClientSettings:
         return replace(self, **changes)  # type: ignore[arg-type]

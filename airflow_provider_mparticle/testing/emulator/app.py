@@ -192,17 +192,20 @@ class EmulatorMiddleware:
         limited = state.rate_limit(path, entry.units)
         extra_headers: list[tuple[bytes, bytes]] = []
         if limited is not None:
-            allowed, wait, used = limited
-            if not allowed:
+            if not limited.allowed:
                 entry.status = 429
                 error = EmulatorHTTPError(
                     429,
                     "Rate limit exceeded.",
-                    headers={"Retry-After": str(int(wait)), "X-mp-rate-limit-exceeded": "workspace"},
+                    headers={
+                        "Retry-After": str(limited.retry_after),
+                        "X-mp-rate-limit-exceeded": limited.scope,
+                    },
                 )
                 await error.response()(scope, _replay(raw), send)
                 return
-            extra_headers.append((b"x-mp-rate-limit-percentage-used", f"{used:.0f}".encode()))
+            if limited.report_usage:
+                extra_headers.append((b"x-mp-rate-limit-percentage-used", f"{limited.used:.0f}".encode()))
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -89,8 +89,18 @@ def register(app: FastAPI, state: EmulatorState) -> None:
     async def rate_limit(request: Request) -> dict[str, Any]:
         body = await _json(request)
         per_second = body.get("per_second")
-        state.rate_limiter = RateLimiter(float(per_second), str(body.get("path", ""))) if per_second else None
-        return {"per_second": per_second}
+        acceleration = body.get("acceleration")
+        state.rate_limiter = (
+            RateLimiter(
+                float(per_second),
+                str(body.get("path", "")),
+                acceleration=float(acceleration) if acceleration else None,
+                percentage_header=bool(body.get("percentage_header", True)),
+            )
+            if per_second
+            else None
+        )
+        return {"per_second": per_second, "acceleration": acceleration}
 
     @app.post(PREFIX + "/clock/advance")
     async def advance(request: Request) -> dict[str, float]:

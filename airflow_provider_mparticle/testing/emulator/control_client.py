@@ -51,8 +51,22 @@ class EmulatorControl:
     def set_latency(self, ms: float) -> None:
         self._call("POST", "/latency", json={"ms": ms})
 
-    def set_rate_limit(self, per_second: float | None, path: str = "") -> None:
-        self._call("POST", "/rate-limit", json={"per_second": per_second, "path": path})
+    def set_rate_limit(
+        self,
+        per_second: float | None,
+        path: str = "",
+        acceleration: float | None = None,
+        percentage_header: bool = True,
+    ) -> None:
+        """Limit the workspace to ``per_second`` units (bulk seeding: users), shared by every client.
+
+        :param per_second: units per second (None: no limit).
+        :param path: a regular expression of the paths it applies to.
+        :param acceleration: units per second by which the rate may grow each second (429 ``acceleration``).
+        :param percentage_header: send ``X-mp-rate-limit-percentage-used`` on accepted answers.
+        """
+        body = {"per_second": per_second, "path": path, "acceleration": acceleration}
+        self._call("POST", "/rate-limit", json={**body, "percentage_header": percentage_header})
 
     def advance_clock(self, seconds: float) -> None:
         self._call("POST", "/clock/advance", json={"seconds": seconds})

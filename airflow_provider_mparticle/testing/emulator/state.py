@@ -17,9 +17,12 @@ import re
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass
@@ -144,25 +147,83 @@ class FaultRule:
         return self.probability >= 1.0 or random.random() < self.probability
 
 
-class RateLimiter:
-    """A token bucket in units per second (users for bulk seeding, else requests), one second of burst."""
+@dataclass(frozen=True)
+class RateDecision:
+    """What the rate limit says of one request.
 
-    def __init__(self, rate: float, path: str = "") -> None:
+    :param allowed: whether it may pass.
+    :param retry_after: whole seconds to wait when refused (at least 1: never 0 for a wait not over).
+    :param used: the workspace budget in use after it, in percent (``X-mp-rate-limit-percentage-used``).
+    :param scope: ``X-mp-rate-limit-exceeded`` when refused: ``workspace`` or ``acceleration``.
+    :param report_usage: whether accepted answers carry the percentage header.
+    """
+
+    allowed: bool
+    retry_after: int
+    used: float
+    scope: str
+    report_usage: bool
+
+
+class RateLimiter:
+    """The workspace's rate limit, shared by every client of the emulator.
+
+    A token bucket in units per second (users for bulk seeding, else requests) with one second of burst,
+    and optionally mParticle's limit on how fast volume grows: the units accepted in one second may
+    exceed those of the second before by at most ``acceleration`` (429 ``acceleration`` beyond that).
+
+    :param rate: units per second.
+    :param path: a regular expression of the paths it applies to ("" for all).
+    :param acceleration: units per second by which the rate may grow each second (None: no such limit).
+    :param percentage_header: send ``X-mp-rate-limit-percentage-used`` on accepted answers (a proxy
+        that strips it is modelled with False).
+    :param clock: monotonic clock in seconds.
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        path: str = "",
+        acceleration: float | None = None,
+        percentage_header: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.path = path
+        self.acceleration = acceleration
+        self.percentage_header = percentage_header
+        self._clock = clock
         self.tokens = rate
-        self.updated = time.monotonic()
+        self.updated = clock()
+        # Units accepted in the current one-second window and in the one before (acceleration).
+        self._window = math.floor(self.updated)
+        self._current = 0.0
+        self._previous = 0.0
 
-    def take(self, units: float) -> tuple[bool, float, float]:
-        """Try to take ``units``: (allowed, seconds until they would be there, percentage used)."""
-        now = time.monotonic()
+    def take(self, units: float) -> RateDecision:
+        """Try to take ``units`` now."""
+        now = self._clock()
         self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
         units = min(units, self.rate)
-        if self.tokens >= units:
-            self.tokens -= units
-            return True, 0.0, 100.0 * (1 - self.tokens / self.rate)
-        return False, (units - self.tokens) / self.rate, 100.0
+        window = math.floor(now)
+        if window != self._window:
+            self._previous = self._current if window == self._window + 1 else 0.0
+            self._current = 0.0
+            self._window = window
+        if self.acceleration is not None and self._current + units > self._previous + self.acceleration:
+            # Wait for the next window, which may grow by ``acceleration`` over this one.
+            return self._refuse(window + 1 - now, "acceleration")
+        if self.tokens < units:
+            return self._refuse((units - self.tokens) / self.rate, "workspace")
+        self.tokens -= units
+        self._current += units
+        used = 100.0 * (1 - self.tokens / self.rate)
+        return RateDecision(True, 0, used, "", self.percentage_header)
+
+    def _refuse(self, wait: float, scope: str) -> RateDecision:
+        # Retry-After is whole seconds: rounded up, so that it never says 0 for a wait not over.
+        return RateDecision(False, max(1, math.ceil(wait)), 100.0, scope, self.percentage_header)
 
 
 @dataclass
@@ -371,9 +432,8 @@ class EmulatorState:
                 return rule
         return None
 
-    def rate_limit(self, path: str, units: int) -> tuple[bool, float, float] | None:
+    def rate_limit(self, path: str, units: int) -> RateDecision | None:
         limiter = self.rate_limiter
         if limiter is None or (limiter.path and not re.search(limiter.path, path)):
             return None
-        allowed, wait, used = limiter.take(units)
-        return allowed, math.ceil(wait) if not allowed else 0.0, used
+        return limiter.take(units)
