@@ -96,9 +96,19 @@ def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
         )
     digest = control.seeds_digest()
     print(f"  Seeds stored in the emulator: {digest['seeds']} for {digest['users']} users")
-    for ca in control.calculated_attributes():
-        state = "active" if ca["active_definition"] else "draft"
-        print(f"  Calculated attribute {ca['name']!r} (id {ca['id']}): {state}")
+    from airflow_provider_mparticle.client import MParticleClient
+
+    with MParticleClient(server.client_settings()) as client:
+        for ca in control.calculated_attributes():
+            seeded = control.seeds_digest(ca["name"])["seeds"]
+            line = f"  Calculated attribute {ca['name']!r}: seeded {seeded} users, "
+            if ca["active_definition"]:
+                status = client.calculated_attributes.calculation_status(ca["id"])
+                line += f"active, {status.progress_text()}"
+            else:
+                # Seeding never activates an attribute; only the seed-and-activate example activates one.
+                line += "still a draft: no example DAG activates it (seeds wait for activation)"
+            print(line)
     for run in control.pipeline_runs():
         print(
             f"  Pipeline {run.get('pipeline_id')!r} run {run.get('id', run.get('pipeline_run_id'))}: "
@@ -113,7 +123,13 @@ def summarize(server: Any, results: dict[str, tuple[str, float]]) -> None:
     for attribute in control.adobe_attributes():
         print(f"  AEP computed attribute {attribute['name']!r}: {attribute['status']}")
     statuses = ", ".join(f"{k}: {v}" for k, v in sorted(stats["statuses"].items()))
-    print(f"  Requests the emulator answered: {stats['requests']} ({statuses})")
+    print(f"  Requests the emulator answered: {stats['requests']} (by status: {statuses})")
+    if any(int(code) >= 400 for code in stats["statuses"]):
+        print(
+            "    Answers of 400 and above are expected ones here: a 404 is a look-up that found nothing "
+            "before a create, a 429 the seeding rate limit the pacer works with. Each request is in the "
+            "console's journal."
+        )
     print(f"  Airflow home (SQLite metadata DB, task logs): {HOME.relative_to(ROOT)}/")
 
 

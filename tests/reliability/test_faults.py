@@ -17,14 +17,16 @@ BULK = "bulkcalculatedattributes"
 
 
 def inject_faults(control) -> None:
-    """10% 503, 5% 429 (Retry-After: 1), 2% dropped connections, random latency on the rest.
+    """10% 503, 2% 429 (Retry-After: 1), 2% dropped connections, random latency on the rest.
 
     The emulator applies the first rule that matches, each rule rolling its own dice, so the later rules'
-    probabilities are conditional: 0.05 / 0.90 of what the 503 rule let through gives 5% overall.
+    probabilities are conditional: 0.02 / 0.90 of what the 503 rule let through gives 2% overall. A 429
+    pauses the whole load for its Retry-After (the workspace is over its budget), so each one costs about
+    a second of wall time: 2% of about 2,400 requests still throttles the load some fifty times.
     """
     control.add_fault(path=BULK, status=503, probability=0.10, latency_ms=20)
-    control.add_fault(path=BULK, status=429, retry_after="1", probability=0.05 / 0.90)
-    control.add_fault(path=BULK, drop=True, probability=0.02 / 0.85)
+    control.add_fault(path=BULK, status=429, retry_after="1", probability=0.02 / 0.90)
+    control.add_fault(path=BULK, drop=True, probability=0.02 / 0.88)
     control.add_fault(path=BULK, latency_ms=100, probability=0.05)
     control.add_fault(path=BULK, latency_ms=30, probability=0.20)
     control.add_fault(path=BULK, latency_ms=5, probability=0.50)
@@ -61,7 +63,7 @@ def test_every_user_lands_despite_faults(fresh_remote, figures):
     )
     # Every fault kind really happened, at about the configured rates.
     assert statuses.get(503, 0) > 0.05 * requests
-    assert statuses.get(429, 0) > 0.02 * requests
+    assert statuses.get(429, 0) > 0.008 * requests
     assert statuses.get(-1, 0) > 0.005 * requests
     assert report.users_sent == USERS
     assert statuses.get(202, 0) == USERS // 100
