@@ -214,7 +214,7 @@ class Deployment:
         self.start_process(
             "emulator",
             [PYTHON, "-m", "airflow_provider_mparticle.testing.emulator.server", "--port", str(emulator_port),
-             "--propagation-seconds", "0", "--progress-mode", "seconds", "--progress-steps", "40"],
+             "--propagation-seconds", "0", "--progress-mode", "seconds", "--progress-steps", "60"],
         )  # fmt: skip
         log("airflow db migrate")
         run([*AIRFLOW, "db", "migrate"], env=self.env, timeout=600)
@@ -529,7 +529,13 @@ def main() -> int:
         restarted: set[str] = set()
         states: dict[str, str] = {}
         while True:
-            for dag_id, run_id in runs.items():
+            # Waiting tasks first, and finished runs not at all: each CLI call takes seconds, and a short
+            # deferred window must not pass while the loop reads runs that can no longer change.
+            pending = sorted(runs, key=lambda d: (d in restarted or not dags[d], d))
+            for dag_id in pending:
+                run_id = runs[dag_id]
+                if states.get(dag_id) in ("success", "failed"):
+                    continue
                 listing = deployment.airflow_json("dags", "list-runs", dag_id)
                 states[dag_id] = next(r["state"] for r in listing if r["run_id"] == run_id)  # type: ignore[union-attr, index]
                 task = dags[dag_id]
