@@ -21,21 +21,9 @@ from airflow_provider_mparticle.client import MParticleConfigError
 from airflow_provider_mparticle.operators.warehouse_sync import MParticleTriggerPipelineOperator
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
+from tests.state_store import TaskStateStore
 
 PIPELINE = "kill-policy"
-
-
-class TaskStateStore:
-    """Stands in for Airflow's ``context["task_state_store"]`` (get / set), kept across attempts."""
-
-    def __init__(self):
-        self.values = {}
-
-    def get(self, key, default=None):
-        return self.values.get(key, default)
-
-    def set(self, key, value, *, retention=None):
-        self.values[key] = value
 
 
 def operator(**kwargs):

@@ -37,6 +37,7 @@ from tests.reliability.hostile import (
     client_settings,
     refused_url,
 )
+from tests.state_store import TaskStateStore
 
 pytestmark = pytest.mark.reliability
 
@@ -131,19 +132,6 @@ def tally(figures):
     yield tally
     figures.add("wrong_answer_cases", tally.cases)
     figures.add("wrong_answers_reported_success", len(tally.successes))
-
-
-class TaskStateStore:
-    """Stands in for ``context["task_state_store"]`` (the trigger operator keeps its run id there)."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.values.get(key, default)
-
-    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
-        self.values[key] = value
 
 
 def _settings(url: str) -> ClientSettings:
