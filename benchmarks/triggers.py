@@ -159,7 +159,7 @@ def adobe_settings_for(url: str, conn: dict[str, Any]) -> Any:
         org_id=extra["org_id"],
         sandbox_name=extra["sandbox_name"],
         platform_url=url,
-        ims_token_url=extra["ims_token_url"],
+        ims_token_url=extra["ims_url"],
     )
 
 
@@ -346,11 +346,11 @@ async def floor_waits(
             extra = conn["extra"]
             body = {"client_id": extra["client_id"], "client_secret": extra["client_secret"],
                     "audience": "https://api.mparticle.com", "grant_type": "client_credentials"}  # fmt: skip
-            answer = await client.post(extra["token_url"], json=body)
+            answer = await client.post(extra["oauth_url"], json=body)
         else:
             form = {"grant_type": "client_credentials", "client_id": conn["login"],
                     "client_secret": conn["password"], "scope": "openid"}  # fmt: skip
-            answer = await client.post(conn["extra"]["ims_token_url"], data=form)
+            answer = await client.post(conn["extra"]["ims_url"], data=form)
         token: str = answer.raise_for_status().json()["access_token"]
         return token
 

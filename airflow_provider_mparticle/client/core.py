@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from threading import Lock
 from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from urllib.parse import quote
@@ -240,15 +241,17 @@ class SendPolicy:
 
     def flow(self, request: ApiRequest) -> Flow:
         deadline = time.monotonic() + self.settings.retry.max_elapsed
-        from tenacity import RetryCallState
-
-        strategy = retry_strategy(self.settings.retry)
-        state = RetryCallState(strategy, fn=None, args=(), kwargs={})
+        retrying: tuple[Retrying, RetryCallState] | None = None  # built at the first failure only
         while True:
             try:
                 return (yield from self._attempt(request, deadline))
             except MParticleError as error:
-                wait = self._retry_wait(strategy, state, error, deadline)
+                if retrying is None:
+                    from tenacity import RetryCallState
+
+                    strategy = retry_strategy(self.settings.retry)
+                    retrying = (strategy, RetryCallState(strategy, fn=None, args=(), kwargs={}))
+                wait = self._retry_wait(*retrying, error, deadline)
                 if wait is None:
                     raise
                 self.stats.add(retries=1, throttled=1 if isinstance(error, MParticleRateLimitError) else 0)
@@ -258,19 +261,22 @@ class SendPolicy:
 
     def token_flow(self) -> Generator[Step, Any, str]:
         """Only the token (for callers that need it alone)."""
-        token_request = self.auth.token_request()
+        token_request, key = self._token_request
         deadline = time.monotonic() + self.settings.retry.max_elapsed
-        token: str = yield FetchToken(
-            token_key(self.auth, token_request), token_request, self._timeout(deadline)
-        )
+        token: str = yield FetchToken(key, token_request, self._timeout(deadline))
         return token
+
+    @cached_property
+    def _token_request(self) -> tuple[ApiRequest, TokenKey]:
+        """The token request and its cache key, made once: the credentials of a client never change."""
+        token_request = self.auth.token_request()
+        return token_request, token_key(self.auth, token_request)
 
     def _attempt(self, request: ApiRequest, deadline: float) -> Flow:
         if request.auth != "bearer":
             response: ApiResponse = yield Send(request, None, self._timeout(deadline))
             return response
-        token_request = self.auth.token_request()
-        key = token_key(self.auth, token_request)
+        token_request, key = self._token_request
         token = TOKENS.valid(key)
         if token is None:
             token = yield FetchToken(key, token_request, self._timeout(deadline))

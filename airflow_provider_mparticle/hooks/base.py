@@ -89,6 +89,34 @@ class _ConnectionSettingsCache:
 CONNECTION_SETTINGS_CACHE = _ConnectionSettingsCache()
 
 
+class _ImportsOffTheLoop:
+    """Imports a hook's async client stack in a worker thread, once per process and hook class.
+
+    The client modules load on first use (importing a hook must stay cheap), and the first trigger of a
+    process would otherwise import them on the event loop: about 0.2 s during which no other trigger
+    runs. A worker thread holds the interpreter lock only a switch interval (5 ms) at a time. Callers
+    queue on a lock, so the first one imports and the others find the work done.
+    """
+
+    def __init__(self) -> None:
+        self._done: set[type] = set()
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[type, asyncio.Lock]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def ensure(self, key: type, load: Callable[[], object]) -> None:
+        if key in self._done:
+            return
+        lock = self._locks.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
+        async with lock:
+            if key not in self._done:
+                await asyncio.to_thread(load)
+                self._done.add(key)
+
+
+ASYNC_IMPORTS = _ImportsOffTheLoop()
+
+
 class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
     """A hook that reads client settings from its connection once and hands out sync and async clients.
 
@@ -147,6 +175,27 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         """The asynchronous client class (imported here, on first use)."""
         raise NotImplementedError
 
+    def import_async_stack(self) -> None:
+        """Import what an async client needs to send and retry (run in a worker thread, see ``aget_client``)."""
+        import contextlib
+        import importlib
+
+        # Airflow's asynchronous connection look-up loads asgiref and the task SDK's cache; httpx's
+        # first request loads anyio's asyncio backend; retries load tenacity.
+        for module in (
+            "asgiref.sync",
+            "airflow.sdk.execution_time.cache",
+            "anyio._backends._asyncio",
+            "anyio.streams.tls",
+            "tenacity",
+        ):
+            # A module another Airflow or httpx release does not have is loaded, if at all, when used.
+            with contextlib.suppress(ImportError):
+                importlib.import_module(module)
+        import airflow_provider_mparticle.client.shared  # noqa: F401
+
+        self.async_client_class()
+
     @property
     def settings(self) -> SettingsT:
         """Client settings read from the connection (once per hook)."""
@@ -192,11 +241,12 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
             ``default_async_pool_size`` otherwise).
         :param shared: False builds a private pool, closed by ``aclose()``.
         """
+        await ASYNC_IMPORTS.ensure(type(self), self.import_async_stack)
+        settings = await self.aget_settings()
         from airflow_provider_mparticle.client.shared import aprepare_tls
 
         if pool_size is None:
             pool_size = self.shared_pool_size if shared else self.default_async_pool_size
-        settings = await self.aget_settings()
         # The first TLS context of the process takes ~0.1 s to build: not on the loop.
         await aprepare_tls(getattr(settings, "verify", True))
         return self.async_client_class()(

@@ -58,5 +58,5 @@ class AdobeComputedAttributeTrigger(ApiPollingTrigger["AsyncAdobeClient"]):
         failure = AdobeExperiencePlatformHook.evaluation_failure(attribute)
         if failure is not None:
             return self.event("failed", failure)
-        self.log.info("Computed attribute %s is %s", self.attribute_id, attribute.status_text)
+        self.log_progress(f"Computed attribute {self.attribute_id} is {attribute.status_text}")
         return None

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
 from airflow_provider_mparticle.events import error_reason, make_event
 from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.hooks.base import ApiClientHook
 
 ClientT = TypeVar("ClientT")
+#: seconds after which an unchanged state is logged again, so that a long wait still shows it is alive
+PROGRESS_LOG_SECONDS = 600.0
 
 
 class ApiPollingTrigger(BaseTrigger, Generic[ClientT]):
@@ -49,6 +52,21 @@ class ApiPollingTrigger(BaseTrigger, Generic[ClientT]):
         self.conn_id = str(conn_id)
         self.deadline = float(deadline)
         self.poll_interval = float(poll_interval)
+        self._progress: tuple[str, float] | None = None
+
+    def log_progress(self, text: str) -> None:
+        """Log how the wait stands when it changes, and every :data:`PROGRESS_LOG_SECONDS` while it does not.
+
+        A triggerer polling a thousand waits would otherwise write a thousand unchanged lines per poll.
+        """
+        now = time.monotonic()
+        if (
+            self._progress is None
+            or self._progress[0] != text
+            or now - self._progress[1] >= PROGRESS_LOG_SECONDS
+        ):
+            self.log.info("%s", text)
+            self._progress = (text, now)
 
     def serialize_fields(self) -> dict[str, Any]:
         """The subclass's own constructor arguments (JSON primitives only)."""
@@ -87,8 +105,6 @@ class ApiPollingTrigger(BaseTrigger, Generic[ClientT]):
         return type(self).__name__
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        from airflow_provider_mparticle.client import MParticleError, MParticleNotFoundError
-
         try:
             client = await self.get_client()
         except MParticleError as error:

@@ -38,7 +38,6 @@ class MParticleCalculationTrigger(MParticlePollingTrigger):
         super().__init__(mparticle_conn_id=mparticle_conn_id, deadline=deadline, poll_interval=poll_interval)
         self.ca_id = int(ca_id)
         self.ca_name = ca_name
-        self._last_progress: str | None = None
 
     def serialize_fields(self) -> dict[str, Any]:
         return {"ca_id": self.ca_id, "ca_name": self.ca_name}
@@ -54,7 +53,5 @@ class MParticleCalculationTrigger(MParticlePollingTrigger):
         progress = status.progress_text()
         if status.is_calculated:
             return self.event("success", f"{self.describe()} is calculated ({progress}).", **status.summary())
-        if progress != self._last_progress:
-            self.log.info("%s: calculation %s", self.describe(), progress)
-            self._last_progress = progress
+        self.log_progress(f"{self.describe()}: calculation {progress}")
         return None

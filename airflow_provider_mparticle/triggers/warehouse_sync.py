@@ -114,7 +114,7 @@ class MParticlePipelineRunTrigger(MParticlePollingTrigger):
             if run is None:
                 return None
         if not run.is_terminal:
-            self.log.info("%s is %s", self.describe(), run.status_text)
+            self.log_progress(f"{self.describe()} is {run.status_text}")
             return None
         payload = {**run.summary(), "result": run.result()}
         if run.status is not None and run.status.is_success:
