@@ -3,8 +3,10 @@
 PostgreSQL on loopback as the metadata DB (installed from Debian's packages if missing, run as a
 private cluster in a temporary directory), the emulator as mParticle, and Airflow's api-server,
 scheduler, dag-processor and triggerer as separate processes with the LocalExecutor. The example DAGs
-are triggered through the CLI and must all succeed; while a deferrable task waits, the triggerer is
-killed and restarted. Then a seed of 200,000 users is run alone and its task process is SIGKILLed
+are triggered through the API server's REST API (as the UI does) and must all succeed; while a deferrable
+task waits, the triggerer is killed and restarted. States are read through the same API: a CLI call
+starts an interpreter that imports Airflow (seconds of CPU on a busy 2-core machine), which slowed
+every component and let a short deferred window pass between two reads. Then a seed of 200,000 users is run alone and its task process is SIGKILLed
 part-way: Airflow retries it by itself, and the users sent twice are counted on the emulator and written
 to ``benchmarks/results/reliability.json`` (``users_resent_after_real_kill``, at most 2 x concurrency
 requests' worth of users). Last, a deferred pipeline task with ``on_kill="pause_pipeline"`` is marked
@@ -29,7 +31,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from airflow_provider_mparticle.client import MParticleClient
 from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
@@ -83,18 +88,6 @@ def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 300,
             f"{' '.join(cmd[:6])} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
         )
     return result.stdout
-
-
-def parse_json_output(out: str) -> object:
-    """The JSON document in a CLI's output, skipping log lines printed before it."""
-    decoder = json.JSONDecoder()
-    for line_start in [0] + [i + 1 for i, c in enumerate(out) if c == "\n"]:
-        if out[line_start : line_start + 1] in ("[", "{"):
-            try:
-                return decoder.raw_decode(out, line_start)[0]
-            except ValueError:
-                continue
-    raise ValueError(f"no JSON in output: {out[-500:]}")
 
 
 class Postgres:
@@ -160,6 +153,8 @@ class Deployment:
         self.postgres = Postgres(work)
         self.dags_folder = dags_folder
         self.env: dict[str, str] = {}
+        self.api_url = ""
+        self._token: str | None = None
 
     def start_process(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
         out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
@@ -183,6 +178,7 @@ class Deployment:
         emulator_port, api_port = free_port(), free_port()
         emulator = f"http://127.0.0.1:{emulator_port}"
         self.emulator_url = emulator
+        self.api_url = f"http://127.0.0.1:{api_port}"
         self.env = {
             **os.environ,
             "AIRFLOW_HOME": str(self.work / "home"),
@@ -234,8 +230,6 @@ class Deployment:
         EmulatorControl(emulator).plan_pipeline_runs(KILL_POLICY_PIPELINE, hold=True)
 
     def wait_http(self, url: str, timeout: float) -> None:
-        import urllib.request
-
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -246,16 +240,44 @@ class Deployment:
                     raise RuntimeError(f"{url} did not answer in {timeout} s: {error}") from None
                 time.sleep(1)
 
-    def airflow_json(self, *args: str) -> object:
-        # A status query is repeated once on failure: one CLI call can fail on a busy 2-core machine.
+    def api(self, method: str, path: str, body: object = None) -> Any:
+        """One call to the API server's REST API (``/api/v2`` + ``path``); the JSON answer."""
+        if self._token is None:
+            with urllib.request.urlopen(f"{self.api_url}/auth/token", timeout=30) as answer:
+                self._token = json.loads(answer.read())["access_token"]
+        request = urllib.request.Request(
+            f"{self.api_url}/api/v2{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
+            method=method,
+        )
+        # A read is repeated once on failure: the API server can be slow to answer on a busy machine.
         for attempt in (1, 2):
             try:
-                return parse_json_output(run([*AIRFLOW, *args, "-o", "json"], env=self.env, timeout=120))
-            except (RuntimeError, ValueError, subprocess.TimeoutExpired):
-                if attempt == 2:
+                with urllib.request.urlopen(request, timeout=60) as answer:
+                    return json.loads(answer.read() or b"null")
+            except OSError:
+                if attempt == 2 or method != "GET":
                     raise
                 time.sleep(3)
         raise AssertionError("unreachable")
+
+    def dag_ids(self) -> set[str]:
+        """The DAGs the dag-processor has parsed so far."""
+        return {d["dag_id"] for d in self.api("GET", "/dags?limit=1000")["dags"]}
+
+    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
+        """Trigger a run of ``dag_id`` now; its run id."""
+        run = self.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
+        return str(run["dag_run_id"])
+
+    def run_state(self, dag_id: str, run_id: str) -> str:
+        return str(self.api("GET", f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}")["state"])
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        """task_id -> state of the run's task instances (a mapped task: the state of any one index)."""
+        path = f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances?limit=1000"
+        return {t["task_id"]: t["state"] for t in self.api("GET", path)["task_instances"]}
 
     def stop(self) -> None:
         for name in list(self.processes):
@@ -343,12 +365,11 @@ def real_kill(deployment: Deployment, deadline: float) -> int:
     control = EmulatorControl(deployment.emulator_url)
     control.configure(journal_bodies=False, journal_size=200_000)
     before = accepted_users(control)
-    while KILL_DAG_ID not in {d["dag_id"] for d in deployment.airflow_json("dags", "list")}:  # type: ignore[union-attr, index]
+    while KILL_DAG_ID not in deployment.dag_ids():
         if time.monotonic() > deadline:
             raise RuntimeError(f"{KILL_DAG_ID} was not parsed")
         time.sleep(3)
-    cmd = [*AIRFLOW, "dags", "trigger", KILL_DAG_ID, "-o", "json"]
-    run_id = parse_json_output(run(cmd, env=deployment.env))[0]["dag_run_id"]  # type: ignore[index]
+    run_id = deployment.trigger(KILL_DAG_ID)
     log(f"triggered {KILL_DAG_ID}: {run_id}; killing its task process once a quarter of the users is in")
     while True:
         sent = accepted_users(control) - before
@@ -365,8 +386,7 @@ def real_kill(deployment: Deployment, deadline: float) -> int:
     at_kill = accepted_users(control) - before
     log(f"SIGKILLed task process {pids[0]} after {at_kill:,} users were accepted; Airflow retries it")
     while True:
-        listing = deployment.airflow_json("dags", "list-runs", KILL_DAG_ID)
-        state = next(r["state"] for r in listing if r["run_id"] == run_id)  # type: ignore[union-attr, index]
+        state = deployment.run_state(KILL_DAG_ID, run_id)
         if state in ("success", "failed"):
             break
         if time.monotonic() > deadline:
@@ -431,35 +451,22 @@ def pipeline_puts(control: EmulatorControl) -> int:
 
 def kill_policy(deployment: Deployment, deadline: float) -> int:
     """Mark a deferred pipeline task failed through the API server; returns how many pauses were sent."""
-    import urllib.request
-
     control = EmulatorControl(deployment.emulator_url)
-    while KILL_POLICY_DAG_ID not in {d["dag_id"] for d in deployment.airflow_json("dags", "list")}:  # type: ignore[union-attr, index]
+    while KILL_POLICY_DAG_ID not in deployment.dag_ids():
         if time.monotonic() > deadline:
             raise RuntimeError(f"{KILL_POLICY_DAG_ID} was not parsed")
         time.sleep(3)
-    cmd = [*AIRFLOW, "dags", "trigger", KILL_POLICY_DAG_ID, "-o", "json"]
-    run_id = parse_json_output(run(cmd, env=deployment.env))[0]["dag_run_id"]  # type: ignore[index]
+    run_id = deployment.trigger(KILL_POLICY_DAG_ID)
     log(f"triggered {KILL_POLICY_DAG_ID}: {run_id}; marking its task failed once it is deferred")
     while True:
-        tis = deployment.airflow_json("tasks", "states-for-dag-run", KILL_POLICY_DAG_ID, run_id)
-        state = next((t["state"] for t in tis if t["task_id"] == "sync"), None)  # type: ignore[union-attr, index]
+        state = deployment.task_states(KILL_POLICY_DAG_ID, run_id).get("sync")
         if state == "deferred":
             break
         if state in ("success", "failed") or time.monotonic() > deadline:
             raise RuntimeError(f"the pipeline task was not seen deferred ({state})")
         time.sleep(2)
-    api = deployment.env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"].replace("/execution/", "")
-    with urllib.request.urlopen(f"{api}/auth/token", timeout=30) as answer:
-        token = json.loads(answer.read())["access_token"]
-    request = urllib.request.Request(
-        f"{api}/api/v2/dags/{KILL_POLICY_DAG_ID}/dagRuns/{run_id}/taskInstances/sync",
-        data=json.dumps({"new_state": "failed"}).encode(),
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        method="PATCH",
-    )
-    with urllib.request.urlopen(request, timeout=60):
-        pass
+    path = f"/dags/{KILL_POLICY_DAG_ID}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/sync"
+    deployment.api("PATCH", path, {"new_state": "failed"})
     log("marked the deferred task failed through the API server; waiting for the trigger's on_kill")
     with MParticleClient(client_settings(deployment.emulator_url)) as client:
         while not client.warehouse_sync.get_pipeline(KILL_POLICY_PIPELINE).is_paused:
@@ -512,49 +519,51 @@ def main() -> int:
         deployment.start()
         log("waiting for the dag-processor to parse " + ", ".join(dags))
         while True:
-            listed = {d["dag_id"] for d in deployment.airflow_json("dags", "list")}  # type: ignore[union-attr, index]
+            listed = deployment.dag_ids()
             if set(dags) <= listed:
                 break
             if time.monotonic() > deadline:
                 errors = run([*AIRFLOW, "dags", "list-import-errors"], env=deployment.env)
                 raise RuntimeError(f"DAGs not parsed: {set(dags) - listed}\n{errors}")
-            time.sleep(3)
+            time.sleep(2)
         runs: dict[str, str] = {}
         for dag_id in dags:
-            cmd = [*AIRFLOW, "dags", "trigger", dag_id, "-o", "json"]
-            if dag_id in confs:
-                cmd += ["--conf", confs[dag_id]]
-            runs[dag_id] = parse_json_output(run(cmd, env=deployment.env))[0]["dag_run_id"]  # type: ignore[index]
+            runs[dag_id] = deployment.trigger(dag_id, json.loads(confs[dag_id]) if dag_id in confs else None)
             log(f"triggered {dag_id}: {runs[dag_id]}")
         restarted: set[str] = set()
         states: dict[str, str] = {}
+        logged: dict[str, str] = {}  # the states last printed: a line only when one changes
         while True:
-            # Waiting tasks first, and finished runs not at all: each CLI call takes seconds, and a short
-            # deferred window must not pass while the loop reads runs that can no longer change.
+            # Waiting tasks first, and finished runs not at all: a short deferred window must not pass
+            # while the loop reads runs that can no longer change.
             pending = sorted(runs, key=lambda d: (d in restarted or not dags[d], d))
             for dag_id in pending:
                 run_id = runs[dag_id]
                 if states.get(dag_id) in ("success", "failed"):
                     continue
-                listing = deployment.airflow_json("dags", "list-runs", dag_id)
-                states[dag_id] = next(r["state"] for r in listing if r["run_id"] == run_id)  # type: ignore[union-attr, index]
+                states[dag_id] = deployment.run_state(dag_id, run_id)
                 task = dags[dag_id]
-                if task and dag_id not in restarted and states[dag_id] == "running":
-                    tis = deployment.airflow_json("tasks", "states-for-dag-run", dag_id, run_id)
-                    if any(t["task_id"] == task and t["state"] == "deferred" for t in tis):  # type: ignore[union-attr, index]
-                        log(
-                            f"{dag_id}.{task} is deferred: killing the triggerer (SIGKILL) and starting a new one"
-                        )
-                        deployment.kill("triggerer")
-                        time.sleep(2)
-                        deployment.start_process("triggerer", [*AIRFLOW, "triggerer"])
-                        restarted.add(dag_id)
-            log("states: " + ", ".join(f"{d}={s}" for d, s in states.items()))
+                if (
+                    task
+                    and dag_id not in restarted
+                    and states[dag_id] == "running"
+                    and deployment.task_states(dag_id, run_id).get(task) == "deferred"
+                ):
+                    log(
+                        f"{dag_id}.{task} is deferred: killing the triggerer (SIGKILL) and starting a new one"
+                    )
+                    deployment.kill("triggerer")
+                    time.sleep(2)
+                    deployment.start_process("triggerer", [*AIRFLOW, "triggerer"])
+                    restarted.add(dag_id)
+            if states != logged:
+                log("states: " + ", ".join(f"{d}={s}" for d, s in states.items()))
+                logged = dict(states)
             if all(s in ("success", "failed") for s in states.values()):
                 break
             if time.monotonic() > deadline:
                 raise RuntimeError(f"DAG runs did not finish in {args.timeout} s: {states}")
-            time.sleep(5)
+            time.sleep(2)
         missing = {d for d, t in dags.items() if t and d not in restarted}
         ok = all(s == "success" for s in states.values()) and not missing
         if missing:
