@@ -12,7 +12,8 @@ STAMP := $(VENV)/.installed
 export AIRFLOW_HOME ?= $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
-.PHONY: install lint typecheck pytest test test-lowest docs lowest-constraints reliability demo e2e bench dist clean
+.PHONY: install lint typecheck pytest test test-lowest docs lowest-constraints reliability reliability-faults \
+	reliability-hostile reliability-others demo e2e bench dist clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -59,9 +60,24 @@ lowest-constraints: $(STAMP)
 	rm -rf .venv-constraints
 
 # Faults, crash and resume, token expiry, bad input, secrets, sensor modes; writes
-# benchmarks/results/reliability.json and prints its figures.
+# benchmarks/results/reliability.json and prints its figures. Three pytest processes at once, since two
+# modules mostly wait: the faults test's paced load (Retry-After pauses, then the rate the pacer holds
+# after them: minutes at a fraction of one core) and the hostile-server test (timeouts against servers
+# that never answer). Each prints its output and its figures when it ends (--output-sync); any failing
+# fails the target.
+RELIABILITY_SLOW := tests/reliability/test_faults.py tests/reliability/test_hostile_server.py
+
 reliability: $(STAMP)
-	$(BIN)/python -m pytest -m reliability tests/reliability
+	$(MAKE) -j3 --output-sync=target reliability-faults reliability-hostile reliability-others
+
+reliability-faults: $(STAMP)
+	$(BIN)/python -m pytest -m reliability tests/reliability/test_faults.py
+
+reliability-hostile: $(STAMP)
+	$(BIN)/python -m pytest -m reliability tests/reliability/test_hostile_server.py
+
+reliability-others: $(STAMP)
+	$(BIN)/python -m pytest -m reliability tests/reliability $(RELIABILITY_SLOW:%=--ignore=%)
 
 demo: $(STAMP)
 	$(BIN)/python .ci/demo.py

@@ -8,6 +8,7 @@ client and server do not share a GIL, and so that a child process can be killed 
 
 from __future__ import annotations
 
+import fcntl
 import json
 import pathlib
 import time
@@ -59,16 +60,20 @@ def figures() -> Figures:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if not FIGURES:
         return
-    try:
-        previous = json.loads(RESULTS.read_text())
-    except (OSError, ValueError):
-        previous = {}
-    # Keys written by other runs (make e2e, other suites) stay; this run's figures replace theirs.
-    results = {**{k: v for k, v in previous.items() if k not in ("details", "measured_at")}, **FIGURES}
-    results["details"] = {**previous.get("details", {}), **DETAILS}
-    results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    # `make reliability` runs two sessions at once: one read-merge-write at a time, so neither loses the
+    # other's figures.
+    with (RESULTS.parent / ".reliability.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            previous = json.loads(RESULTS.read_text())
+        except (OSError, ValueError):
+            previous = {}
+        # Keys written by other runs (make e2e, other suites) stay; this run's figures replace theirs.
+        results = {**{k: v for k, v in previous.items() if k not in ("details", "measured_at")}, **FIGURES}
+        results["details"] = {**previous.get("details", {}), **DETAILS}
+        results["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
