@@ -51,10 +51,9 @@ def shared_pool_size() -> int:
     """``[mparticle] trigger_pool_size``: the connections of the pool the waits of a process share.
 
     Every answer that arrives in the same turn of the event loop is handled in that turn: the pool's size
-    bounds how long one turn takes (about 1.5 ms of CPU per answer, httpcore's pool book-keeping growing
-    with the number of connections), and so how long a triggerer's other waits are held up. At 100
-    connections turns of 0.1 to 0.4 s were measured with a thousand waits; at 20, polls are still
-    answered at 20 / latency per second (100 per second at 200 ms).
+    bounds how long one turn takes (a poll costs 1 to 3 ms of CPU), and so how long a triggerer's other
+    waits are held up: 100 answers at once hold it for a tenth of a second or more. At 20 connections the
+    waits are still polled at 20 / latency per second (100 per second at 200 ms).
     """
     from airflow.sdk import conf
 
