@@ -74,6 +74,18 @@ CONFIG = {
                 "default": "https://app.mparticle.com/audiences/calculated-attributes/{ca_id}"
                 "?workspaceId={workspace_id}",
             },
+            "trigger_pool_size": {
+                "description": "Connections a triggerer process keeps open to one API per connection's "
+                "settings, shared by all the waits (deferred tasks) of the process; waits beyond it take "
+                "turns. It also bounds how long one turn of the triggerer's event loop takes (all the "
+                "answers that arrive together are handled in one turn): raise it only if the polls of "
+                "many waits cannot keep up (a pool polls about size / latency times per second).",
+                "version_added": "0.2.0",
+                "type": "integer",
+                "example": "50",
+                # Kept equal to hooks.base.DEFAULT_TRIGGER_POOL_SIZE by a test.
+                "default": "20",
+            },
         },
     },
 }

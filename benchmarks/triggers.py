@@ -9,21 +9,31 @@ fresh child process (its RSS and CPU are its own):
   computed attribute per wait): two credentials. They are built from their serialised form and started
   the way ``TriggerRunner.create_triggers`` starts them (``asyncio.sleep(0)`` between two), each run as
   ``async for event in trigger.run()``; connections come from ``AIRFLOW_CONN_*`` variables;
-- ``floor``: the same N waits polling the same URLs through one shared ``httpx.AsyncClient`` whose pool
-  waits for a free connection instead of timing out (httpx's default 100 connections), one token per
-  credential fetched up front, the same start-up;
+- ``floor``: the same N waits polling the same URLs through one shared ``httpx.AsyncClient`` (httpx's
+  default 100 connections), one token per credential fetched up front, the same start-up. A wait beyond
+  the pool waits for a free connection in a semaphore of the pool's size: left to queue in httpx's own
+  pool (``floor-httpx-queue``, run at the largest N for comparison), a thousand waits make httpcore scan
+  its queue on every event, and that floor holds the loop for seconds and spends several times the CPU
+  per poll: not a floor to measure against;
 - ``triggers-frozen`` (at the largest N): as ``triggers``, with ``gc.freeze()`` after start-up, so that
   the collector's full passes no longer scan the objects Airflow's imports leave (for comparison: loop
   blocks are mostly such passes);
 - ``restart`` (at the largest N): a triggerer running the N waits is killed (SIGKILL) part-way and a
-  fresh one resumes them from their serialised form; its figures are those of the fresh process.
+  fresh one resumes them from their serialised form; its figures are those of the fresh process;
+- ``gc-reference``: no waits, only the imports of a real triggerer (``airflow.jobs.triggerer_job_runner``)
+  and of this provider's triggers: how long one full pass of the collector holds any triggerer's loop.
+
+Start-up times vary by tens of percent between two runs on this machine: at the largest N the floor and
+the triggers each run twice more, alternately, for start-up only, and the ratio is that of the medians.
 
 Polls every 10 s, observed for 60 s (a busy machine needs more than 30 s to poll 1,000 waits once).
 Figures: RSS growth per wait (peak RSS over the RSS after imports),
 OAuth token requests (per credential), the time until every wait has polled once and the CPU time per
 poll (start-up included), both as ratios to the floor of the same N in the same run, and the longest the
 loop was blocked, measured as Airflow's ``TriggerRunner.block_watchdog`` does (a task sleeping 0.1 s; the
-block is how late it wakes up). Polls and their times come from the emulator's request journal.
+block is how late it wakes up), also without the collector's passes that fell in the same sleep
+(``max_loop_block_outside_gc_seconds``: what the waits' own steps hold). Polls and their times come from
+the emulator's request journal.
 
 Writes ``benchmarks/results/triggers.json``. Targets at N = 1,000 (and for the restart): <= 100 KB per
 wait, one token request per credential, start-up and CPU per poll <= 1.5x the floor, loop block <= 0.1 s.
@@ -39,10 +49,12 @@ import os
 import pathlib
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,7 +75,10 @@ TARGETS = {
     "startup_ratio_vs_floor": ("<=", 1.5),
     "cpu_ratio_vs_floor": ("<=", 1.5),
     "max_loop_block_seconds": ("<=", 0.1),
+    "max_loop_block_outside_gc_seconds": ("<=", 0.1),
 }
+STARTUP_REPEATS = 2  # extra start-up runs of the floor and of the triggers at the largest N
+STARTUP_OBSERVE_SECONDS = max(OBSERVE_SECONDS / 3, 10.0)
 
 
 # --- the parent: remote state, children, figures from the journal ---------------------------------
@@ -163,13 +178,20 @@ def adobe_settings_for(url: str, conn: dict[str, Any]) -> Any:
     )
 
 
-def run_child(emulator: Any, mode: str, waits: list[dict[str, Any]], kill_after: float | None = None) -> Any:
+def run_child(
+    emulator: Any,
+    mode: str,
+    waits: list[dict[str, Any]],
+    kill_after: float | None = None,
+    observe: float = OBSERVE_SECONDS,
+) -> Any:
     """Run one scenario in a fresh process; its own figures, or None when it was killed on purpose."""
     conns = connections(emulator.url)
     env = {
         **os.environ,
         "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(conns["mparticle"]),
         "AIRFLOW_CONN_ADOBE_AEP_DEFAULT": json.dumps(conns["adobe"]),
+        "BENCH_TRIGGERS_OBSERVE": str(observe),
     }
     with tempfile.TemporaryDirectory() as tmp:
         spec, result = pathlib.Path(tmp) / "waits.json", pathlib.Path(tmp) / "result.json"
@@ -183,7 +205,7 @@ def run_child(emulator: Any, mode: str, waits: list[dict[str, Any]], kill_after:
             child.send_signal(signal.SIGKILL)
             child.communicate()
             return None
-        _, stderr = child.communicate(timeout=OBSERVE_SECONDS * 10)
+        _, stderr = child.communicate(timeout=observe * 10 + 120)
         if child.returncode != 0 or not result.exists():
             raise RuntimeError(f"{mode} child failed: {stderr[-3000:]}")
         return json.loads(result.read_text())
@@ -228,6 +250,7 @@ def figures(emulator: Any, waits: list[dict[str, Any]], child: dict[str, Any]) -
         "cpu_seconds": round(child["cpu_seconds"], 2),
         "cpu_ms_per_poll": round(1000 * child["cpu_seconds"] / max(len(polls), 1), 2),
         "max_loop_block_seconds": round(child["max_loop_block_seconds"], 3),
+        "max_loop_block_outside_gc_seconds": round(child["max_loop_block_outside_gc_seconds"], 3),
         "loop_blocks_over_0_1_s": child["loop_blocks_over_0_1_s"],
         "gc_seconds": round(child["gc_seconds"], 3),
         "max_gc_pause_seconds": round(child["max_gc_pause_seconds"], 3),
@@ -251,7 +274,19 @@ def ratios(measured: dict[str, Any], floor: dict[str, Any]) -> dict[str, Any]:
         else round(startup / floor_startup, 2),
         "cpu_ratio_vs_floor": round(measured["cpu_ms_per_poll"] / floor["cpu_ms_per_poll"], 2),
         "max_loop_block_seconds": measured["max_loop_block_seconds"],
+        "max_loop_block_outside_gc_seconds": measured["max_loop_block_outside_gc_seconds"],
     }
+
+
+def median_ratio(measured: Sequence[float | None], floor: Sequence[float | None]) -> float | None:
+    """The ratio of the medians; None when a run never polled every wait."""
+    if any(v is None for v in (*measured, *floor)):
+        return None
+    return round(
+        statistics.median(v for v in measured if v is not None)
+        / statistics.median(v for v in floor if v is not None),
+        2,
+    )
 
 
 def check(name: str, figures: dict[str, Any]) -> bool:
@@ -286,6 +321,26 @@ def main() -> bool:
             details["per_n"][str(n)] = {"floor": floor, "triggers": measured, **ratios(measured, floor)}
             print(f"  N={n}: floor {floor}\n         triggers {measured}")
         n = max(SIZES)
+        largest = details["per_n"][str(n)]
+        startup: dict[str, list[float | None]] = {
+            "floor": [largest["floor"]["seconds_until_every_wait_polled"]],
+            "triggers": [largest["triggers"]["seconds_until_every_wait_polled"]],
+        }
+        for _ in range(STARTUP_REPEATS):
+            for mode in ("floor", "triggers"):
+                child_figures = run_child(emulator, mode, waits, observe=STARTUP_OBSERVE_SECONDS)
+                startup[mode].append(
+                    figures(emulator, waits, child_figures)["seconds_until_every_wait_polled"]
+                )
+        largest["startup_samples"] = startup
+        largest["startup_ratio_vs_floor"] = median_ratio(startup["triggers"], startup["floor"])
+        print(f"  N={n}: start-up samples {startup}")
+        queued = figures(emulator, waits, run_child(emulator, "floor-httpx-queue", waits))
+        details["floor_httpx_queue"] = queued
+        print(f"  N={n}, floor with httpx's own pool queue: {queued}")
+        reference = run_child(emulator, "gc-reference", waits)
+        details["gc_reference"] = reference
+        print(f"  a triggerer's imports alone: {reference}")
         # The same waits in a process whose start-up heap (Airflow's objects) the collector no longer scans.
         frozen = figures(emulator, waits, run_child(emulator, "triggers-frozen", waits))
         details["start_up_heap_frozen"] = {
@@ -299,6 +354,9 @@ def main() -> bool:
         floor = details["per_n"][str(n)]["floor"]
         details["restart"] = {"killed_after_seconds": RESTART_AFTER_SECONDS, "triggers": restarted}
         details["restart"].update(ratios(restarted, floor))
+        details["restart"]["startup_ratio_vs_floor"] = median_ratio(
+            [restarted["seconds_until_every_wait_polled"]], startup["floor"]
+        )
         print(f"  restart N={n}: {restarted}")
     finally:
         emulator.stop()
@@ -316,28 +374,43 @@ def main() -> bool:
 
 
 class Watchdog:
-    """Airflow's ``TriggerRunner.block_watchdog``: sleep 0.1 s and see how late the loop wakes us."""
+    """Airflow's ``TriggerRunner.block_watchdog``: sleep 0.1 s and see how late the loop wakes us.
 
-    def __init__(self) -> None:
+    :param gc_seconds: the collector's pause time so far (kept up to date by a ``gc.callbacks`` hook),
+        so that a block can be split into the collector's passes and the rest.
+    """
+
+    def __init__(self, gc_seconds: list[float]) -> None:
+        self.gc_seconds = gc_seconds
         self.max_block = 0.0
+        self.max_block_outside_gc = 0.0
         self.blocks_over = 0
 
     async def run(self) -> None:
         while True:
-            last = time.monotonic()
+            last, gc_before = time.monotonic(), self.gc_seconds[0]
             await asyncio.sleep(WATCHDOG_INTERVAL)
             block = time.monotonic() - last - WATCHDOG_INTERVAL
             self.max_block = max(self.max_block, block)
+            outside = block - (self.gc_seconds[0] - gc_before)
+            self.max_block_outside_gc = max(self.max_block_outside_gc, outside)
             self.blocks_over += block > 0.1
 
 
 async def floor_waits(
-    waits: list[dict[str, Any]], conns: dict[str, Any], started: list[asyncio.Task[Any]]
+    waits: list[dict[str, Any]], conns: dict[str, Any], started: list[asyncio.Task[Any]], gated: bool
 ) -> None:
-    """The floor: each wait GETs its URL through one shared client, every poll interval."""
+    """The floor: each wait GETs its URL through one shared client, every poll interval.
+
+    :param gated: waits beyond the pool queue in a semaphore of its size, not in httpcore's pool.
+    """
+    import contextlib
+
     import httpx
 
     client = httpx.AsyncClient(timeout=httpx.Timeout(30.0, pool=None))
+    pool_size = 100  # httpx's default max_connections
+    gate: Any = asyncio.Semaphore(pool_size) if gated else contextlib.nullcontext()
     tokens: dict[str, asyncio.Task[str]] = {}
 
     async def fetch(auth: str) -> str:
@@ -364,7 +437,8 @@ async def floor_waits(
             headers.update({"x-api-key": conns["adobe"]["login"], "x-gw-ims-org-id": extra["org_id"],
                             "x-sandbox-name": extra["sandbox_name"]})  # fmt: skip
         while True:
-            answer = await client.get(spec["url"], headers=headers)
+            async with gate:
+                answer = await client.get(spec["url"], headers=headers)
             answer.json()
             await asyncio.sleep(POLL_INTERVAL)
 
@@ -404,6 +478,9 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
             health = urlsplit(waits[0]["url"])._replace(path="/_emulator/health").geturl()
             (await client.get(health)).raise_for_status()
 
+    if mode == "gc-reference":
+        gc_reference(waits, result_path)
+        return
     asyncio.run(warm_up())
     if mode.startswith("triggers"):
         for classpath in {w["classpath"] for w in waits}:
@@ -426,22 +503,25 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
 
     pauses: list[tuple[float, int]] = []
     collecting: list[float] = []
+    gc_seconds = [0.0]
 
     def on_gc(phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             collecting[:] = [time.perf_counter()]
         elif collecting:
             pauses.append((time.perf_counter() - collecting[0], info["generation"]))
+            gc_seconds[0] += pauses[-1][0]
 
     async def run() -> dict[str, Any]:
         gc.callbacks.append(on_gc)
-        watchdog = Watchdog()
+        watchdog = Watchdog(gc_seconds)
         watching = asyncio.create_task(watchdog.run())
         events: list[Any] = []
         started: list[asyncio.Task[Any]] = []
         t0, cpu0 = time.time(), time.process_time()
-        if mode == "floor":
-            creating = asyncio.create_task(floor_waits(waits, spec["connections"], started))
+        if mode.startswith("floor"):
+            gated = mode == "floor"
+            creating = asyncio.create_task(floor_waits(waits, spec["connections"], started, gated))
         else:
             creating = asyncio.create_task(trigger_waits(waits, events, started))
         await asyncio.sleep(OBSERVE_SECONDS)
@@ -457,6 +537,7 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
             "cpu_seconds": cpu,
             "rss_growth_bytes": max(peak, process.memory_info().rss) - baseline,
             "max_loop_block_seconds": watchdog.max_block,
+            "max_loop_block_outside_gc_seconds": watchdog.max_block_outside_gc,
             "loop_blocks_over_0_1_s": watchdog.blocks_over,
             "gc_seconds": sum(p for p, _ in pauses),
             "max_gc_pause_seconds": max((p for p, _ in pauses), default=0.0),
@@ -466,6 +547,25 @@ def child(mode: str, spec_path: str, result_path: str) -> None:
         }
 
     result = asyncio.run(run())
+    pathlib.Path(result_path).write_text(json.dumps(result))
+
+
+def gc_reference(waits: list[dict[str, Any]], result_path: str) -> None:
+    """One full pass of the collector over what a triggerer has imported, with no wait running."""
+    import airflow.jobs.triggerer_job_runner  # noqa: F401
+
+    for classpath in {w["classpath"] for w in waits}:
+        importlib.import_module(classpath.rpartition(".")[0])
+    passes = []
+    for _ in range(5):
+        start = time.perf_counter()
+        gc.collect()
+        passes.append(time.perf_counter() - start)
+    result = {
+        "heap_objects": len(gc.get_objects()),
+        "full_collection_seconds_min": round(min(passes), 3),
+        "full_collection_seconds_median": round(statistics.median(passes), 3),
+    }
     pathlib.Path(result_path).write_text(json.dumps(result))
 
 

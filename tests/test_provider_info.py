@@ -66,6 +66,16 @@ def test_config_section_is_declared_with_the_default_the_link_uses():
     assert conf.get("mparticle", "calculated_attribute_url_template") == DEFAULT_URL_TEMPLATE
 
 
+def test_trigger_pool_size_is_declared_with_the_default_the_hooks_use():
+    from airflow.sdk import conf
+
+    from airflow_provider_mparticle.hooks.base import DEFAULT_TRIGGER_POOL_SIZE, shared_pool_size
+
+    option = get_provider_info()["config"]["mparticle"]["options"]["trigger_pool_size"]
+    assert int(option["default"]) == DEFAULT_TRIGGER_POOL_SIZE
+    assert conf.getint("mparticle", "trigger_pool_size") == DEFAULT_TRIGGER_POOL_SIZE == shared_pool_size()
+
+
 @pytest.mark.parametrize("key", ["Homepage", "Documentation", "Changelog", "Source", "Issues"])
 def test_project_urls_are_published(key):
     urls = importlib.metadata.metadata("airflow-provider-mparticle").get_all("Project-URL") or []

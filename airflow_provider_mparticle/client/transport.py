@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -38,6 +38,7 @@ from airflow_provider_mparticle.client.tokens import TOKENS
 
 if TYPE_CHECKING:
     from collections.abc import Generator
+    from contextlib import AbstractAsyncContextManager
 
     from airflow_provider_mparticle.client.config import TransportSettings
 
@@ -194,12 +195,15 @@ class AsyncTransport:
             timeout=settings.timeout, verify=settings.verify, pool_size=settings.pool_size
         )
         self._lease = SHARED_HTTP_CLIENTS.lease(self.auth, options) if shared else None
-        self.client = self._lease.client if self._lease is not None else options.build()
+        #: the shared connections (``shared=True``), else None
+        self.pool = self._lease.pool if self._lease is not None else None
+        #: the transport's own client (``shared=False``), else None
+        self.client = options.build() if self._lease is None else None
 
     async def aclose(self) -> None:
         if self._lease is not None:
             await self._lease.aclose()
-        else:
+        elif self.client is not None:
             await self.client.aclose()
 
     async def __aenter__(self) -> AsyncTransport:
@@ -251,12 +255,14 @@ class AsyncTransport:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
         params: Any = dict(request.params) if request.params else None
-        # A shared pool admits as many requests as it has connections: httpcore scans its whole queue
-        # on every pool event, so a thousand queued requests cost quadratic CPU on the loop.
-        admission = self._lease.slots if self._lease is not None else contextlib.nullcontext()
+        lending: AbstractAsyncContextManager[httpx.AsyncClient] = (
+            self.pool.connection()
+            if self.pool is not None
+            else contextlib.nullcontext(cast("httpx.AsyncClient", self.client))
+        )
         try:
-            async with admission:
-                answer = await self.client.request(
+            async with lending as client:
+                answer = await client.request(
                     request.method,
                     request.url,
                     params=params,

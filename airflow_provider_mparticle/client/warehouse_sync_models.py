@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from airflow_provider_mparticle.client.answers import (
     AnswerShapeError,
@@ -32,16 +32,11 @@ READ_ONLY_FIELDS = frozenset(
 ALREADY_IN_PROGRESS = re.compile(r"already in progress", re.IGNORECASE)
 
 
-class PipelineStatus(StrEnum):
-    """Status of a pipeline (``GET .../data-pipelines/{id}`` and ``/report``)."""
-
-    IDLE = "idle"
-    RUNNING = "running"
-    FAULTED = "faulted"
-    STOPPED = "stopped"
+class _Status(StrEnum):
+    """A status enum read leniently from an answer (the strict checks are the callers')."""
 
     @classmethod
-    def parse(cls, value: Any) -> PipelineStatus | None:
+    def parse(cls, value: Any) -> Self | None:
         """The status, or None for a value this client does not know."""
         try:
             return cls(str(value).strip().lower())
@@ -49,7 +44,16 @@ class PipelineStatus(StrEnum):
             return None
 
 
-class PipelineRunStatus(StrEnum):
+class PipelineStatus(_Status):
+    """Status of a pipeline (``GET .../data-pipelines/{id}`` and ``/report``)."""
+
+    IDLE = "idle"
+    RUNNING = "running"
+    FAULTED = "faulted"
+    STOPPED = "stopped"
+
+
+class PipelineRunStatus(_Status):
     """Status of a pipeline run. ``retrying`` is a run that failed an attempt and will try again."""
 
     QUEUED = "queued"
@@ -58,14 +62,6 @@ class PipelineRunStatus(StrEnum):
     FAILED = "failed"
     STOPPED = "stopped"
     RETRYING = "retrying"
-
-    @classmethod
-    def parse(cls, value: Any) -> PipelineRunStatus | None:
-        """The status, or None for a value this client does not know (treated as not finished)."""
-        try:
-            return cls(str(value).strip().lower())
-        except ValueError:
-            return None
 
     @property
     def is_terminal(self) -> bool:

@@ -43,6 +43,32 @@ def connection_error(conn: Connection, error: Exception, name_connection: bool =
     return MParticleConfigError(f"Connection {conn.conn_id!r}: {error}" if name_connection else str(error))
 
 
+#: connections a triggerer keeps open per connection's settings when ``[mparticle] trigger_pool_size`` is unset
+DEFAULT_TRIGGER_POOL_SIZE = 20
+
+
+def shared_pool_size() -> int:
+    """``[mparticle] trigger_pool_size``: the connections of the pool the waits of a process share.
+
+    Every answer that arrives in the same turn of the event loop is handled in that turn: the pool's size
+    bounds how long one turn takes (a poll costs 1 to 3 ms of CPU), and so how long a triggerer's other
+    waits are held up: 100 answers at once hold it for a tenth of a second or more. At 20 connections the
+    waits are still polled at 20 / latency per second (100 per second at 200 ms).
+    """
+    from airflow.sdk import conf
+
+    from airflow_provider_mparticle.client import MParticleConfigError
+
+    raw = conf.get("mparticle", "trigger_pool_size", fallback=str(DEFAULT_TRIGGER_POOL_SIZE))
+    try:
+        size = int(raw)
+    except (TypeError, ValueError):
+        size = 0
+    if size < 1:
+        raise MParticleConfigError(f"[mparticle] trigger_pool_size must be a whole number >= 1, got {raw!r}.")
+    return size
+
+
 #: seconds a connection read by one trigger is reused by the other triggers of the process
 CONNECTION_CACHE_SECONDS = 30.0
 
@@ -132,8 +158,6 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
     #: pool sizes when the caller gives none
     default_pool_size = 4
     default_async_pool_size = 4
-    #: connections of the pool shared by the async clients of a process (one per settings and loop)
-    shared_pool_size = 100
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -237,8 +261,8 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         process): a triggerer running a thousand waits holds one pool, not a thousand. ``aclose()`` gives
         the pool back; the last one closes it.
 
-        :param pool_size: connections kept per host (default: ``shared_pool_size`` when shared,
-            ``default_async_pool_size`` otherwise).
+        :param pool_size: connections kept per host (default: ``[mparticle] trigger_pool_size`` when
+            shared, ``default_async_pool_size`` otherwise).
         :param shared: False builds a private pool, closed by ``aclose()``.
         """
         await ASYNC_IMPORTS.ensure(type(self), self.import_async_stack)
@@ -246,7 +270,7 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         from airflow_provider_mparticle.client.shared import aprepare_tls
 
         if pool_size is None:
-            pool_size = self.shared_pool_size if shared else self.default_async_pool_size
+            pool_size = shared_pool_size() if shared else self.default_async_pool_size
         # The first TLS context of the process takes ~0.1 s to build: not on the loop.
         await aprepare_tls(getattr(settings, "verify", True))
         return self.async_client_class()(

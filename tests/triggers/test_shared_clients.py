@@ -11,7 +11,7 @@ import pytest
 from airflow_provider_mparticle.client.adobe import AdobeClient, ComputedAttributeStatus
 from airflow_provider_mparticle.client.core import MParticleAuth
 from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
-from airflow_provider_mparticle.hooks.base import CONNECTION_SETTINGS_CACHE
+from airflow_provider_mparticle.hooks.base import CONNECTION_SETTINGS_CACHE, DEFAULT_TRIGGER_POOL_SIZE
 from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 from airflow_provider_mparticle.triggers.adobe import AdobeComputedAttributeTrigger
 from airflow_provider_mparticle.triggers.calculated_attributes import MParticleCalculationTrigger
@@ -49,7 +49,11 @@ async def polled(control, path_part, count):
         await asyncio.sleep(0.02)
 
 
-async def test_waits_share_one_pool(mparticle_conn_id, mparticle_emulator, client):
+@pytest.mark.parametrize("configured", [None, "3"])
+async def test_waits_share_one_pool(configured, mparticle_conn_id, mparticle_emulator, client, monkeypatch):
+    if configured is not None:
+        monkeypatch.setenv("AIRFLOW__MPARTICLE__TRIGGER_POOL_SIZE", configured)
+    pool_size = DEFAULT_TRIGGER_POOL_SIZE if configured is None else int(configured)
     control = mparticle_emulator.control
     control.configure(progress_steps=4)
     ids = active_cas(client, WAITS)
@@ -58,12 +62,26 @@ async def test_waits_share_one_pool(mparticle_conn_id, mparticle_emulator, clien
     settings = await MParticleHook(mparticle_conn_id).aget_settings()
     assert len(SHARED_HTTP_CLIENTS) == 1
     assert [t.done() for t in tasks] == [False] * WAITS
-    options = HttpClientOptions(timeout=settings.timeout, verify=settings.verify, pool_size=100)
+    options = HttpClientOptions(timeout=settings.timeout, verify=settings.verify, pool_size=pool_size)
     assert SHARED_HTTP_CLIENTS.users(MParticleAuth(settings), options) == WAITS
     results = await asyncio.gather(*tasks)
     assert [events[0]["status"] for events in results] == ["success"] * WAITS
     # The last wait to finish closed the pool.
     assert len(SHARED_HTTP_CLIENTS) == 0
+
+
+@pytest.mark.parametrize("configured", ["0", "many"])
+async def test_a_bad_pool_size_setting_is_an_error_event_naming_it(
+    configured, mparticle_conn_id, mparticle_emulator, client, monkeypatch
+):
+    monkeypatch.setenv("AIRFLOW__MPARTICLE__TRIGGER_POOL_SIZE", configured)
+    [ca_id] = active_cas(client, 1)
+    [event] = await run_trigger(calculation_trigger(ca_id))
+    assert event["status"] == "error"
+    assert (
+        f"[mparticle] trigger_pool_size must be a whole number >= 1, got {configured!r}" in event["message"]
+    )
+    assert mparticle_emulator.control.journal("/calculation", bodies=False) == []
 
 
 async def test_waits_refresh_a_refused_token_once(mparticle_conn_id, mparticle_emulator, client):
