@@ -449,6 +449,12 @@ def pipeline_puts(control: EmulatorControl) -> int:
     return sum(1 for e in control.journal(path=path, bodies=False) if e["method"] == "PUT")
 
 
+def run_reads(control: EmulatorControl) -> int:
+    """Reads of the kill-policy pipeline's runs: the operator's before it defers, then the trigger's polls."""
+    path = f"/inputs/data-pipelines/{KILL_POLICY_PIPELINE}/runs/"
+    return sum(1 for e in control.journal(path=path, bodies=False) if e["method"] == "GET")
+
+
 def kill_policy(deployment: Deployment, deadline: float) -> int:
     """Mark a deferred pipeline task failed through the API server; returns how many pauses were sent."""
     control = EmulatorControl(deployment.emulator_url)
@@ -465,9 +471,19 @@ def kill_policy(deployment: Deployment, deadline: float) -> int:
         if state in ("success", "failed") or time.monotonic() > deadline:
             raise RuntimeError(f"the pipeline task was not seen deferred ({state})")
         time.sleep(2)
+    # Marked failed before the triggerer picked its trigger up, the task has no running trigger to kill,
+    # and nothing pauses the pipeline (seen once the state was read within a second of the deferral).
+    # The task process read the run before it deferred and reads no more: a new read is the trigger's.
+    reads = run_reads(control)
+    while run_reads(control) == reads:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the triggerer never polled the deferred pipeline task's run")
+        time.sleep(0.5)
     path = f"/dags/{KILL_POLICY_DAG_ID}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances/sync"
     deployment.api("PATCH", path, {"new_state": "failed"})
-    log("marked the deferred task failed through the API server; waiting for the trigger's on_kill")
+    log(
+        "marked the deferred task failed through the API server while its trigger polled; waiting for on_kill"
+    )
     with MParticleClient(client_settings(deployment.emulator_url)) as client:
         while not client.warehouse_sync.get_pipeline(KILL_POLICY_PIPELINE).is_paused:
             if time.monotonic() > deadline:
