@@ -69,10 +69,11 @@ def test_config_section_is_declared_with_the_default_the_link_uses():
 def test_trigger_pool_size_is_declared_with_the_default_the_hooks_use():
     from airflow.sdk import conf
 
+    from airflow_provider_mparticle.client.shared import SHARED_POOL_SIZE
     from airflow_provider_mparticle.hooks.base import DEFAULT_TRIGGER_POOL_SIZE, shared_pool_size
 
     option = get_provider_info()["config"]["mparticle"]["options"]["trigger_pool_size"]
-    assert int(option["default"]) == DEFAULT_TRIGGER_POOL_SIZE
+    assert int(option["default"]) == DEFAULT_TRIGGER_POOL_SIZE == SHARED_POOL_SIZE
     assert conf.getint("mparticle", "trigger_pool_size") == DEFAULT_TRIGGER_POOL_SIZE == shared_pool_size()
 
 

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import AsyncIterator
 
-#: connections a shared pool keeps open; waits beyond it queue for a free one
-SHARED_POOL_SIZE = 100
+#: connections a shared pool keeps open; waits beyond it queue for a free one (the hooks take the
+#: triggerer's ``[mparticle] trigger_pool_size``, whose default is the same)
+SHARED_POOL_SIZE = 20
 
 _TLS_CONTEXTS: dict[bool | str, ssl.SSLContext] = {}
 _TLS_LOCK = threading.Lock()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -73,29 +74,31 @@ def shared_pool_size() -> int:
 CONNECTION_CACHE_SECONDS = 30.0
 
 
-class _ConnectionSettingsCache:
-    """Client settings per (hook class, connection id), shared by the triggers of a process for a while.
+class _SharedResults:
+    """Results shared per key by the triggers of a process, each made once for ``seconds`` (None: for good).
 
-    A triggerer starting a thousand waits on one connection looks it up once. Callers queue on a lock
-    rather than await one shared result: a lock wakes one waiter at a time, so the waits resume one per
-    loop iteration instead of all in the same one (which held the loop for a third of a second at 300
-    waits). A caller cancelled while looking up leaves the look-up to the next one; failures are not
-    kept.
+    Callers queue on a lock rather than await one shared result: a lock wakes one waiter at a time, so a
+    thousand waits starting together resume one per loop iteration instead of all in the same one (which
+    held the loop for a third of a second at 300 waits). A caller cancelled while making the result leaves
+    it to the next one; failures are not kept.
+
+    :param seconds: how long a result is reused, or None for the life of the process.
     """
 
-    def __init__(self) -> None:
-        self._values: dict[tuple[type, str], tuple[float, Any]] = {}
-        self._locks: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, dict[tuple[type, str], asyncio.Lock]
-        ] = weakref.WeakKeyDictionary()
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self._values: dict[object, tuple[float, Any]] = {}
+        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[object, asyncio.Lock]] = (
+            weakref.WeakKeyDictionary()
+        )
 
-    def _fresh(self, key: tuple[type, str]) -> tuple[bool, Any]:
+    def _fresh(self, key: object) -> tuple[bool, Any]:
         cached = self._values.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return True, cached[1]
         return False, None
 
-    async def get(self, key: tuple[type, str], load: Callable[[], Awaitable[Any]]) -> Any:
+    async def get(self, key: object, load: Callable[[], Awaitable[Any]]) -> Any:
         found, value = self._fresh(key)
         if found:
             return value
@@ -104,43 +107,24 @@ class _ConnectionSettingsCache:
             found, value = self._fresh(key)
             if not found:
                 value = await load()
-                self._values[key] = (time.monotonic() + CONNECTION_CACHE_SECONDS, value)
+                until = math.inf if self.seconds is None else time.monotonic() + self.seconds
+                self._values[key] = (until, value)
             return value
 
     def clear(self) -> None:
-        """Forget every cached connection (tests that change a connection between runs call this)."""
+        """Forget every result (tests that change a connection between runs call this)."""
         self._values.clear()
 
 
-CONNECTION_SETTINGS_CACHE = _ConnectionSettingsCache()
+#: client settings per (hook class, connection id): a triggerer starting a thousand waits on one
+#: connection looks it up once
+CONNECTION_SETTINGS_CACHE = _SharedResults(CONNECTION_CACHE_SECONDS)
 
-
-class _ImportsOffTheLoop:
-    """Imports a hook's async client stack in a worker thread, once per process and hook class.
-
-    The client modules load on first use (importing a hook must stay cheap), and the first trigger of a
-    process would otherwise import them on the event loop: about 0.2 s during which no other trigger
-    runs. A worker thread holds the interpreter lock only a switch interval (5 ms) at a time. Callers
-    queue on a lock, so the first one imports and the others find the work done.
-    """
-
-    def __init__(self) -> None:
-        self._done: set[type] = set()
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[type, asyncio.Lock]] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    async def ensure(self, key: type, load: Callable[[], object]) -> None:
-        if key in self._done:
-            return
-        lock = self._locks.setdefault(asyncio.get_running_loop(), {}).setdefault(key, asyncio.Lock())
-        async with lock:
-            if key not in self._done:
-                await asyncio.to_thread(load)
-                self._done.add(key)
-
-
-ASYNC_IMPORTS = _ImportsOffTheLoop()
+#: per hook class, its async client stack imported in a worker thread. The client modules load on first
+#: use (importing a hook must stay cheap), and the first trigger of a process would otherwise import them
+#: on the event loop: about 0.2 s during which no other trigger runs. A worker thread holds the
+#: interpreter lock only a switch interval (5 ms) at a time.
+ASYNC_IMPORTS = _SharedResults(None)
 
 
 class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
@@ -265,7 +249,7 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
             shared, ``default_async_pool_size`` otherwise).
         :param shared: False builds a private pool, closed by ``aclose()``.
         """
-        await ASYNC_IMPORTS.ensure(type(self), self.import_async_stack)
+        await ASYNC_IMPORTS.get(type(self), lambda: asyncio.to_thread(self.import_async_stack))
         settings = await self.aget_settings()
         from airflow_provider_mparticle.client.shared import aprepare_tls
 

@@ -86,3 +86,20 @@ async def test_missing_run_gives_an_error_event(pipeline):
 async def test_latest_run_waits_for_a_first_run(pipeline, mparticle_emulator):
     [event] = await events(make(run_id=None, deadline=time.time() + 0.05))
     assert event["status"] == "timeout"
+
+
+@pytest.mark.parametrize(("every", "one_line"), [(None, True), (0.0, False)])
+async def test_an_unchanged_state_is_logged_once_until_the_interval(
+    every, one_line, pipeline, client, mparticle_emulator, caplog, capsys, monkeypatch
+):
+    if every is not None:
+        monkeypatch.setattr("airflow_provider_mparticle.triggers.base.PROGRESS_LOG_SECONDS", every)
+    mparticle_emulator.control.plan_pipeline_runs(PIPELINE, hold=True)
+    run_id = client.warehouse_sync.trigger(PIPELINE).pipeline_run_id
+    caplog.set_level("INFO")
+    [event] = await events(make(run_id, deadline=time.time() + 0.5))
+    assert event["status"] == "timeout"
+    polls = len(mparticle_emulator.control.journal(f"/runs/{run_id}", bodies=False))
+    assert polls > 3
+    logged = (caplog.text + capsys.readouterr().out).count(f"Pipeline {PIPELINE} run {run_id} is ")
+    assert logged == (1 if one_line else polls)
