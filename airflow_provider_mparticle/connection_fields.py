@@ -201,7 +201,7 @@ def read_extras(
     :param fields: the declared fields (``MPARTICLE_FIELDS`` or ``ADOBE_FIELDS``).
     :param renamed: old name -> new name of renamed fields.
     """
-    from airflow_provider_mparticle.client.errors import MParticleConfigError
+    from airflow_provider_mparticle.client.core.errors import MParticleConfigError
 
     renamed = renamed or {}
     raw: Any = conn.extra
@@ -241,7 +241,7 @@ def read_extras(
 
 def _check_type(name: str, value: Any, types: list[str]) -> Any:
     """A text field's value, ids also given as JSON numbers as text; numbers and booleans are read later."""
-    from airflow_provider_mparticle.client.errors import MParticleConfigError
+    from airflow_provider_mparticle.client.core.errors import MParticleConfigError
 
     if value is None or not {"string", "array"} & set(types):
         return value
@@ -268,7 +268,7 @@ def _warn_renamed(old: str, new: str) -> None:
 
 def transport_extras(extra: dict[str, Any]) -> dict[str, Any]:
     """The ``timeout``, ``retry`` and ``verify`` client settings from the shared transport extras."""
-    from airflow_provider_mparticle.client.config import RetrySettings
+    from airflow_provider_mparticle.client.core.config import RetrySettings
     from airflow_provider_mparticle.hooks.base import number_extra
 
     return {
@@ -294,7 +294,7 @@ def verify_extra(value: Any) -> bool | str:
         if lowered in ("false", "0", "no", "off"):
             return False
         return value.strip()
-    from airflow_provider_mparticle.client.errors import MParticleConfigError
+    from airflow_provider_mparticle.client.core.errors import MParticleConfigError
 
     raise MParticleConfigError(
         f"extra 'verify' must be true, false or the path of a CA bundle, got {type(value).__name__}."

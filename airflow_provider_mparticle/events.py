@@ -49,7 +49,7 @@ TRANSIENT = "transient"
 
 def error_reason(error: BaseException) -> dict[str, Any]:
     """``{"reason": "transient"}`` for an error the task should be retried on (5xx, 429, network), else ``{}``."""
-    from airflow_provider_mparticle.client.errors import (
+    from airflow_provider_mparticle.client.core.errors import (
         MParticleRateLimitError,
         MParticleServerError,
         MParticleTransportError,

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from airflow.providers.openlineage.sqlparser import DatabaseInfo
     from openlineage.client.event_v2 import Dataset
 
-    from airflow_provider_mparticle.client.warehouse_sync import WarehouseConnection
+    from airflow_provider_mparticle.client.warehouse_sync.models import WarehouseConnection
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ def parse_mode(value: Any) -> ChangeMode:
 
     :param value: ``apply``, ``plan`` or ``check``.
     """
-    from airflow_provider_mparticle.client.errors import MParticleError
+    from airflow_provider_mparticle.client.core.errors import MParticleError
     from airflow_provider_mparticle.client.plans import ChangeMode
     from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 

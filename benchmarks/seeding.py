@@ -140,7 +140,7 @@ def user(i: int) -> dict[str, Any]:
 
 
 def chunks(n: int) -> Any:
-    from airflow_provider_mparticle.client.bulk_seeding import PackingLimits, encode_user, pack
+    from airflow_provider_mparticle.client.seeding.bulk import PackingLimits, encode_user, pack
 
     limits = PackingLimits()
     return pack(((i, encode_user(user(i), i, limits)) for i in range(1, n + 1)), limits)
@@ -173,7 +173,7 @@ def naive(emulator: Emulator) -> float:
 
 
 def engine(emulator: Emulator, users: int, samples: list[tuple[float, int]] | None = None) -> Any:
-    from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder
+    from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder
 
     def sample(progress: Any) -> None:
         if samples is not None:
@@ -243,7 +243,7 @@ def child(rows: int) -> None:
     # Everything the load needs is imported before the baseline is taken.
     import airflow.providers.sqlite.hooks.sqlite  # noqa: F401
 
-    import airflow_provider_mparticle.client.bulk_seeding
+    import airflow_provider_mparticle.client.seeding.bulk
     import airflow_provider_mparticle.hooks.mparticle  # noqa: F401
 
     baseline = psutil.Process().memory_info().rss

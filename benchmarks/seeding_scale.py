@@ -40,7 +40,7 @@ CPU_USERS = 50_000
 def shard_child(url: str, index: int, users: int) -> None:
     """Load this shard's users, say READY, wait for GO on stdin, seed with the defaults, print RESULT."""
     from airflow_provider_mparticle.client import ClientSettings
-    from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder, PackingLimits, encode_user, pack
+    from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, PackingLimits, encode_user, pack
 
     settings = ClientSettings(
         workspace_id="1",
@@ -173,8 +173,8 @@ def shards(emulator: Emulator) -> dict[str, Any]:
 def cpu_child(url: str, users: int) -> None:
     """Seed ``users`` prepared users; print the process CPU per user for the load and for JSON alone."""
     from airflow_provider_mparticle.client import ClientSettings
-    from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder, PackingLimits, encode_user, pack
-    from airflow_provider_mparticle.client.core import encode_json
+    from airflow_provider_mparticle.client.core.messages import encode_json
+    from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, PackingLimits, encode_user, pack
 
     settings = ClientSettings(
         workspace_id="1", api_key="emulator-api-key", api_secret="emulator-api-secret", s2s_url=url

@@ -47,7 +47,7 @@ def test_schema_check_catches_a_bad_config_declaration():
 
 
 def test_one_version_everywhere():
-    from airflow_provider_mparticle.client.core import USER_AGENT
+    from airflow_provider_mparticle.client.core.flow import USER_AGENT
 
     version = airflow_provider_mparticle.__version__
     assert importlib.metadata.version("airflow-provider-mparticle") == version
@@ -69,7 +69,7 @@ def test_config_section_is_declared_with_the_default_the_link_uses():
 def test_trigger_pool_size_is_declared_with_the_default_the_hooks_use():
     from airflow.sdk import conf
 
-    from airflow_provider_mparticle.client.shared import SHARED_POOL_SIZE
+    from airflow_provider_mparticle.client.core.shared import SHARED_POOL_SIZE
     from airflow_provider_mparticle.hooks.base import DEFAULT_TRIGGER_POOL_SIZE, shared_pool_size
 
     option = get_provider_info()["config"]["mparticle"]["options"]["trigger_pool_size"]

@@ -13,7 +13,14 @@ import airflow_provider_mparticle
 from airflow_provider_mparticle.connection_fields import MPARTICLE_FIELDS
 from airflow_provider_mparticle.get_provider_info import get_provider_info
 
-HEAVY = ("requests", "httpx", "tenacity", "fastapi", "uvicorn", "airflow_provider_mparticle.client.transport")
+HEAVY = (
+    "requests",
+    "httpx",
+    "tenacity",
+    "fastapi",
+    "uvicorn",
+    "airflow_provider_mparticle.client.core.transport",
+)
 
 
 def run_python(code: str) -> str:

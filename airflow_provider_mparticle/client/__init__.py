@@ -11,12 +11,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_mparticle.client.lazy import lazy_names
+from airflow_provider_mparticle.client import moved
+from airflow_provider_mparticle.client.core.lazy import lazy_names
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.clients import AsyncMParticleClient, MParticleClient
-    from airflow_provider_mparticle.client.config import ClientSettings, Pod, RetrySettings, TransportSettings
-    from airflow_provider_mparticle.client.errors import (
+    from airflow_provider_mparticle.client.core.config import (
+        ClientSettings,
+        Pod,
+        RetrySettings,
+        TransportSettings,
+    )
+    from airflow_provider_mparticle.client.core.errors import (
         MParticleAPIError,
         MParticleAuthError,
         MParticleConfigError,
@@ -30,8 +36,8 @@ if TYPE_CHECKING:
         MParticleValidationError,
     )
 
-_ERRORS = "airflow_provider_mparticle.client.errors"
-_CONFIG = "airflow_provider_mparticle.client.config"
+_ERRORS = "airflow_provider_mparticle.client.core.errors"
+_CONFIG = "airflow_provider_mparticle.client.core.config"
 _CLIENTS = "airflow_provider_mparticle.client.clients"
 # Public name -> the module that defines it.
 _LAZY: dict[str, str] = {
@@ -76,3 +82,5 @@ __all__ = [
 
 
 __getattr__, __dir__ = lazy_names(__name__, _LAZY)
+# The module paths of the flat layout keep working, with a DeprecationWarning (see .moved).
+moved.install()

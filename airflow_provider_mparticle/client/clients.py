@@ -7,19 +7,19 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.calculated_attributes import (
+from airflow_provider_mparticle.client.calculated_attributes.api import (
     AsyncCalculatedAttributesApi,
     CalculatedAttributesApi,
 )
-from airflow_provider_mparticle.client.core import MParticleAuth
-from airflow_provider_mparticle.client.data_planning import AsyncDataPlanningApi, DataPlanningApi
-from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
-from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
-from airflow_provider_mparticle.client.warehouse_sync import AsyncWarehouseSyncApi, WarehouseSyncApi
+from airflow_provider_mparticle.client.core.flow import MParticleAuth
+from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
+from airflow_provider_mparticle.client.data_planning.api import AsyncDataPlanningApi, DataPlanningApi
+from airflow_provider_mparticle.client.seeding.api import AsyncSeedingApi, SeedingApi
+from airflow_provider_mparticle.client.warehouse_sync.api import AsyncWarehouseSyncApi, WarehouseSyncApi
 
 if TYPE_CHECKING:
-    from airflow_provider_mparticle.client.config import ClientSettings
-    from airflow_provider_mparticle.client.core import RetryObserver
+    from airflow_provider_mparticle.client.core.config import ClientSettings
+    from airflow_provider_mparticle.client.core.flow import RetryObserver
 
 
 class MParticleClient:

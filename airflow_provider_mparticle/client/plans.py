@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.core.errors import MParticleError
 
 LIVE = "live"
 DRAFT = "draft"

@@ -27,7 +27,7 @@ def adobe_settings_from_connection(conn: Connection, *, name_connection: bool = 
     from airflow_provider_mparticle.client import MParticleConfigError
     from airflow_provider_mparticle.client.adobe import AdobeClientSettings
     from airflow_provider_mparticle.client.adobe.config import DEFAULT_SANDBOX, DEFAULT_SCOPES
-    from airflow_provider_mparticle.client.config import validate_base_url
+    from airflow_provider_mparticle.client.core.config import validate_base_url
     from airflow_provider_mparticle.connection_fields import (
         ADOBE_FIELDS,
         ADOBE_RENAMED,

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Connection
 
-    from airflow_provider_mparticle.client.core import RetryObserver
+    from airflow_provider_mparticle.client.core.flow import RetryObserver
 
 SettingsT = TypeVar("SettingsT")
 #: the time budget of each call ``test_connection`` makes (two credential sets at most: 12 s in all)
@@ -200,7 +200,7 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
             # A module another Airflow or httpx release does not have is loaded, if at all, when used.
             with contextlib.suppress(ImportError):
                 importlib.import_module(module)
-        import airflow_provider_mparticle.client.shared  # noqa: F401
+        import airflow_provider_mparticle.client.core.shared  # noqa: F401
 
         self.async_client_class()
 
@@ -251,7 +251,7 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
         """
         await ASYNC_IMPORTS.get(type(self), lambda: asyncio.to_thread(self.import_async_stack))
         settings = await self.aget_settings()
-        from airflow_provider_mparticle.client.shared import aprepare_tls
+        from airflow_provider_mparticle.client.core.shared import aprepare_tls
 
         if pool_size is None:
             pool_size = shared_pool_size() if shared else self.default_async_pool_size

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
 
     from airflow_provider_mparticle.client import AsyncMParticleClient, ClientSettings, MParticleClient
-    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
+    from airflow_provider_mparticle.client.calculated_attributes.api import CalculatedAttribute
 
 
 def settings_from_connection(conn: Connection, *, name_connection: bool = True) -> ClientSettings:
@@ -21,7 +21,7 @@ def settings_from_connection(conn: Connection, *, name_connection: bool = True) 
         connection, whose id Airflow made up).
     """
     from airflow_provider_mparticle.client import ClientSettings, MParticleConfigError, Pod
-    from airflow_provider_mparticle.client.config import validate_base_url
+    from airflow_provider_mparticle.client.core.config import validate_base_url
     from airflow_provider_mparticle.connection_fields import (
         MPARTICLE_FIELDS,
         MPARTICLE_RENAMED,

@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.client.calculated_attribute_definitions import CalculatedAttributeSpec
-    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
+    from airflow_provider_mparticle.client.calculated_attributes.api import CalculatedAttribute
+    from airflow_provider_mparticle.client.calculated_attributes.definitions import CalculatedAttributeSpec
     from airflow_provider_mparticle.client.plans import ChangePlan
 
 __all__ = [
@@ -173,7 +173,7 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
 
     def parse(self, context: Context | None = None) -> CalculatedAttributeSpec:
         """Load and check the definition; a failure names every offending field."""
-        from airflow_provider_mparticle.client.calculated_attribute_definitions import (
+        from airflow_provider_mparticle.client.calculated_attributes.definitions import (
             CalculatedAttributeDefinitionError,
             parse_spec,
         )
@@ -186,7 +186,7 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_mparticle.client import MParticleNotFoundError, MParticleValidationError
-        from airflow_provider_mparticle.client.calculated_attribute_definitions import (
+        from airflow_provider_mparticle.client.calculated_attributes.definitions import (
             plan_calculated_attribute,
         )
         from airflow_provider_mparticle.client.plans import ChangeMode
@@ -349,7 +349,7 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
         self.deferrable = deferrable
 
     def _limit_holders(self, client: MParticleClient, ca: CalculatedAttribute) -> str:
-        from airflow_provider_mparticle.client.calculated_attributes import (
+        from airflow_provider_mparticle.client.calculated_attributes.api import (
             active_limit_holders,
             active_limit_message,
         )
@@ -359,7 +359,7 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
 
     def _activate(self, client: MParticleClient, ca: CalculatedAttribute) -> bool:
         from airflow_provider_mparticle.client import MParticleValidationError
-        from airflow_provider_mparticle.client.calculated_attributes import (
+        from airflow_provider_mparticle.client.calculated_attributes.api import (
             active_limit_holders,
             active_limit_message,
         )

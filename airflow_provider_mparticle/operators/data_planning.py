@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-    from airflow_provider_mparticle.client.data_planning import BatchValidationResult
+    from airflow_provider_mparticle.client.data_planning.models import BatchValidationResult
 
 
 class ValidationPolicy(StrEnum):
@@ -121,7 +121,7 @@ class MParticleDeployDataPlanOperator(BaseOperator):
     def _load(self) -> Any:
         from dataclasses import replace
 
-        from airflow_provider_mparticle.client.data_planning import (
+        from airflow_provider_mparticle.client.data_planning.documents import (
             ActivatedEnvironment,
             DataPlanDocumentError,
             load_plan_document,
@@ -144,7 +144,7 @@ class MParticleDeployDataPlanOperator(BaseOperator):
         return document
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_mparticle.client.data_planning import plan_data_plan
+        from airflow_provider_mparticle.client.data_planning.api import plan_data_plan
         from airflow_provider_mparticle.client.plans import ChangeMode
         from airflow_provider_mparticle.plans import (
             finish_without_apply,

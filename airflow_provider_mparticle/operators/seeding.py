@@ -1,6 +1,6 @@
 """The seed operator: bulk seeding of calculated attributes from a list, a file or a SQL query.
 
-The load itself (validation pass, resume, send, summary) is :class:`~airflow_provider_mparticle.client.seed_job.SeedJob`;
+The load itself (validation pass, resume, send, summary) is :class:`~airflow_provider_mparticle.client.seeding.job.SeedJob`;
 this module turns the operator's settings into a job and Airflow's context into its checkpoint store, and
 adds the row sources that need Airflow (object storage, SQL connections). Heavy imports happen inside
 ``execute`` so that the scheduler can import DAG files cheaply.
@@ -17,9 +17,9 @@ from airflow.sdk import BaseOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_mparticle.client.seed_job import SeedJob
-    from airflow_provider_mparticle.client.seed_mapping import SeedMapping
-    from airflow_provider_mparticle.client.seed_sources import RowSource
+    from airflow_provider_mparticle.client.seeding.job import SeedJob
+    from airflow_provider_mparticle.client.seeding.mapping import SeedMapping
+    from airflow_provider_mparticle.client.seeding.sources import RowSource
 
 SEED_CHECKPOINT_KEY = "mparticle_seed_checkpoint"
 _ORDER_BY = re.compile(r"\border\s+by\b", re.IGNORECASE)
@@ -211,7 +211,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
 
     def _mapping(self) -> SeedMapping:
         from airflow_provider_mparticle.client import MParticleConfigError
-        from airflow_provider_mparticle.client.seed_mapping import SeedMapping
+        from airflow_provider_mparticle.client.seeding.mapping import SeedMapping
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
         try:
@@ -227,7 +227,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
 
     def _source(self) -> RowSource:
         """The one source set, behind the :class:`RowSource` seam."""
-        from airflow_provider_mparticle.client.seed_sources import FileSource, ListSource
+        from airflow_provider_mparticle.client.seeding.sources import FileSource, ListSource
 
         if self.rows is not None:
             return ListSource(self.rows)
@@ -251,7 +251,7 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         return SqlSource(self.sql_conn_id or "", str(self.sql), self.parameters, self.fetch_size)
 
     def _preflight(self, mapping: SeedMapping) -> None:
-        from airflow_provider_mparticle.client.calculated_attribute_definitions import seed_target_problem
+        from airflow_provider_mparticle.client.calculated_attributes.definitions import seed_target_problem
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
         from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
@@ -286,11 +286,11 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
         self.log.info("Preflight passed for %s.", ", ".join(ca.name for ca in mapping.calculated_attributes))
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_mparticle.client.bulk_seeding import PackingLimits, SeedingRejectedError
-        from airflow_provider_mparticle.client.errors import MParticleConfigError
-        from airflow_provider_mparticle.client.pacing import Pacer
-        from airflow_provider_mparticle.client.seed_job import SeedJob, SeedJobError
-        from airflow_provider_mparticle.client.seed_sources import SeedSourceError
+        from airflow_provider_mparticle.client.core.errors import MParticleConfigError
+        from airflow_provider_mparticle.client.seeding.bulk import PackingLimits, SeedingRejectedError
+        from airflow_provider_mparticle.client.seeding.job import SeedJob, SeedJobError
+        from airflow_provider_mparticle.client.seeding.pacing import Pacer
+        from airflow_provider_mparticle.client.seeding.sources import SeedSourceError
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
         from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
@@ -383,14 +383,14 @@ class ObjectStorageSource:
     """A CSV / JSON Lines file read through Airflow's ``ObjectStoragePath`` (S3, GCS, a URL, ``file://``).
 
     :param path: an ``ObjectStoragePath`` or its URL.
-    :param options: the :class:`~airflow_provider_mparticle.client.seed_sources.FileSource` options
+    :param options: the :class:`~airflow_provider_mparticle.client.seeding.sources.FileSource` options
         (``file_format``, ``csv_delimiter``, ``encoding``, ``field_size_limit``).
     """
 
     def __init__(self, path: Any, **options: Any) -> None:
         from airflow.sdk import ObjectStoragePath
 
-        from airflow_provider_mparticle.client.seed_sources import FileSource
+        from airflow_provider_mparticle.client.seeding.sources import FileSource
 
         self.path = path if isinstance(path, ObjectStoragePath) else ObjectStoragePath(str(path))
         self._file = FileSource(self.path, opener=self._open, **options)

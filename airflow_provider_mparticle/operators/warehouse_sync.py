@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.client.warehouse_sync import PipelineRun, TriggerIntent
+    from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRun, TriggerIntent
     from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
 DEFAULT_WAIT_TIMEOUT = 7 * 24 * 3600.0
@@ -79,7 +79,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         on_kill: str = "detach",
         **kwargs: Any,
     ) -> None:
-        from airflow_provider_mparticle.client.warehouse_sync import KillPolicy
+        from airflow_provider_mparticle.client.warehouse_sync.models import KillPolicy
 
         super().__init__(**kwargs)
         # Stored under another name: ``on_kill`` is the method Airflow calls.
@@ -134,7 +134,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     def submit_job(self, context: Context) -> Any:
         """Trigger the pipeline; or, if it is already running and attaching is allowed, find that run."""
         from airflow_provider_mparticle.client import MParticleNotFoundError, MParticleValidationError
-        from airflow_provider_mparticle.client.warehouse_sync import is_already_in_progress
+        from airflow_provider_mparticle.client.warehouse_sync.models import is_already_in_progress
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
         api = self.client.warehouse_sync
@@ -177,7 +177,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         return run_id
 
     def _store_intent(self, context: Context, store: Any) -> TriggerIntent | None:
-        from airflow_provider_mparticle.client.warehouse_sync import TriggerIntent
+        from airflow_provider_mparticle.client.warehouse_sync.models import TriggerIntent
 
         if store is None:
             return None
@@ -189,7 +189,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
 
     def _adopt_unanswered_trigger(self, store: Any) -> int | str | None:
         """The run a trigger started when its answer never got stored (worker killed in between), if any."""
-        from airflow_provider_mparticle.client.warehouse_sync import TriggerIntent, run_started_by
+        from airflow_provider_mparticle.client.warehouse_sync.models import TriggerIntent, run_started_by
 
         intent = TriggerIntent.from_json(store.get(self.intent_key)) if store is not None else None
         if intent is None or intent.run_id is not None or intent.pipeline_id != self.pipeline_id:
@@ -226,13 +226,13 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             return "not_found"
 
     def is_job_active(self, status: str) -> bool:
-        from airflow_provider_mparticle.client.warehouse_sync import PipelineRunStatus
+        from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRunStatus
 
         parsed = PipelineRunStatus.parse(status)
         return parsed is not None and not parsed.is_terminal
 
     def is_job_succeeded(self, status: str) -> bool:
-        from airflow_provider_mparticle.client.warehouse_sync import PipelineRunStatus
+        from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRunStatus
 
         return PipelineRunStatus.parse(status) is PipelineRunStatus.SUCCESS
 
@@ -325,7 +325,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
 
     def on_kill(self) -> None:
         """Apply the kill policy (``detach`` or ``pause_pipeline``) to the run this task was waiting for."""
-        from airflow_provider_mparticle.client.warehouse_sync import KillPolicy
+        from airflow_provider_mparticle.client.warehouse_sync.models import KillPolicy
 
         policy = KillPolicy.parse(self.kill_policy)
         settings = self.hook.settings

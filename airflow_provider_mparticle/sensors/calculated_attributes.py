@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from airflow.sdk.bases.sensor import PokeReturnValue
 
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
+    from airflow_provider_mparticle.client.calculated_attributes.api import CalculatedAttribute
     from airflow_provider_mparticle.triggers.calculated_attributes import MParticleCalculationTrigger
 
 

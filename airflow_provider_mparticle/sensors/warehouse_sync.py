@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-    from airflow_provider_mparticle.client.warehouse_sync import PipelineRun
+    from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRun
     from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
 
 
@@ -38,7 +38,7 @@ class MParticlePipelineRunSensor(MParticleBaseSensor):
         self.run_id = run_id
 
     def _run_id(self) -> int | str | None:
-        from airflow_provider_mparticle.client.warehouse_sync import parse_run_id
+        from airflow_provider_mparticle.client.warehouse_sync.models import parse_run_id
 
         return parse_run_id(self.run_id)
 

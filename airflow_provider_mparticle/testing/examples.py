@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client import MParticleClient
-    from airflow_provider_mparticle.client.warehouse_sync import Pipeline
+    from airflow_provider_mparticle.client.warehouse_sync.models import Pipeline
     from airflow_provider_mparticle.testing.emulator import EmulatorControl
 
 CONNECTION = {

@@ -65,7 +65,7 @@ def mparticle_emulator(
 ) -> Iterator[EmulatorServer]:
     """The session's emulator, reset to a clean state (and the tokens it had issued forgotten) or to the
     test's ``mparticle_workspace``."""
-    from airflow_provider_mparticle.client.tokens import clear_token_cache
+    from airflow_provider_mparticle.client.core.tokens import clear_token_cache
 
     control = mparticle_emulator_server.control
     control.reset()

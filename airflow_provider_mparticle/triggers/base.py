@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_mparticle.client.errors import MParticleError, MParticleNotFoundError
+from airflow_provider_mparticle.client.core.errors import MParticleError, MParticleNotFoundError
 from airflow_provider_mparticle.events import error_reason, make_event
 from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from airflow.triggers.base import TriggerEvent
 
     from airflow_provider_mparticle.client import AsyncMParticleClient
-    from airflow_provider_mparticle.client.warehouse_sync import PipelineRun
+    from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRun
 
 
 class MParticlePipelineRunTrigger(MParticlePollingTrigger):
@@ -57,7 +57,7 @@ class MParticlePipelineRunTrigger(MParticlePollingTrigger):
         cannot be read (no task instance, an older Airflow), the policy is applied: ``detach`` only logs,
         and a paused pipeline is resumed by one call.
         """
-        from airflow_provider_mparticle.client.warehouse_sync import KillPolicy
+        from airflow_provider_mparticle.client.warehouse_sync.models import KillPolicy
         from airflow_provider_mparticle.hooks.mparticle import MParticleHook
         from airflow_provider_mparticle.links.warehouse_sync import pipeline_url
 

@@ -20,7 +20,7 @@ from airflow_provider_mparticle.client.adobe import (
     ComputedAttributeError,
     ComputedAttributeStatus,
 )
-from airflow_provider_mparticle.client.core import MParticleAuth
+from airflow_provider_mparticle.client.core.flow import MParticleAuth
 from tests.adobe_helpers import EXPRESSION, definition
 
 ATTRIBUTES = "/data/core/ca/attributes"

@@ -9,8 +9,8 @@ from airflow_provider_mparticle.client import (
     MParticleClient,
     MParticleUnexpectedResponseError,
 )
-from airflow_provider_mparticle.client.answers import excerpt
-from airflow_provider_mparticle.client.tokens import clear_token_cache
+from airflow_provider_mparticle.client.core.answers import excerpt
+from airflow_provider_mparticle.client.core.tokens import clear_token_cache
 from tests.reliability.hostile import LOGIN_PAGE, SECRET_IN_PAGE, HostileServer, client_settings
 
 

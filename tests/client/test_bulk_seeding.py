@@ -8,14 +8,14 @@ import time
 import pytest
 
 from airflow_provider_mparticle.client import MParticleServerError
-from airflow_provider_mparticle.client.bulk_seeding import (
+from airflow_provider_mparticle.client.seeding.bulk import (
     BulkSeeder,
     PackingLimits,
     SeedingRejectedError,
     encode_user,
     pack,
 )
-from airflow_provider_mparticle.client.seed_mapping import SeedRowError
+from airflow_provider_mparticle.client.seeding.mapping import SeedRowError
 from tests.conftest import VALID_DEFINITION
 
 

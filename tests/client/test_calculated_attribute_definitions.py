@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_mparticle.client.calculated_attribute_definitions import (
+from airflow_provider_mparticle.client.calculated_attributes.definitions import (
     CalculatedAttributeDefinitionError,
     definitions_equal,
     parse_spec,

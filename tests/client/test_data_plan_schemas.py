@@ -8,7 +8,7 @@ import pathlib
 
 import pytest
 
-from airflow_provider_mparticle.client.data_planning import (
+from airflow_provider_mparticle.client.data_planning.documents import (
     DataPlanDocumentError,
     check_version_document,
     load_plan_document,

@@ -16,14 +16,14 @@ from airflow_provider_mparticle.client import (
     MParticleValidationError,
     RetrySettings,
 )
-from airflow_provider_mparticle.client.data_planning import (
+from airflow_provider_mparticle.client.data_planning.documents import (
     ActivatedEnvironment,
-    DataPlan,
     DataPlanDocumentError,
     PlannedVersion,
     load_plan_document,
     version_changes,
 )
+from airflow_provider_mparticle.client.data_planning.models import DataPlan
 from tests.dataplanning_spec import SpecError, load_spec, spec_recorder  # noqa: F401
 
 PURCHASE_POINT = {
@@ -305,7 +305,7 @@ def test_version_changes_read_like_a_review():
     desired = load_plan_document(PLAN).versions[0]
     changed_point = copy.deepcopy(PURCHASE_POINT)
     changed_point["description"] = "Old"
-    from airflow_provider_mparticle.client.data_planning import DataPlanVersion
+    from airflow_provider_mparticle.client.data_planning.models import DataPlanVersion
 
     current = DataPlanVersion.from_api(
         {

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-HEAVY = ("requests", "httpx", "tenacity", "airflow_provider_mparticle.client.transport")
+HEAVY = ("requests", "httpx", "tenacity", "airflow_provider_mparticle.client.core.transport")
 
 
 def _loaded_after(statement: str) -> list[str]:
@@ -22,7 +22,7 @@ def _loaded_after(statement: str) -> list[str]:
 
 
 def test_errors_settings_and_models_load_no_http_stack():
-    assert _loaded_after("import airflow_provider_mparticle.client.errors") == []
+    assert _loaded_after("import airflow_provider_mparticle.client.core.errors") == []
     assert (
         _loaded_after("from airflow_provider_mparticle.client import ClientSettings, MParticleError, Pod")
         == []
@@ -33,7 +33,7 @@ def test_errors_settings_and_models_load_no_http_stack():
 
 def test_clients_load_the_http_stack_when_asked_for():
     loaded = _loaded_after("from airflow_provider_mparticle.client import MParticleClient")
-    assert loaded == ["requests", "httpx", "airflow_provider_mparticle.client.transport"]
+    assert loaded == ["requests", "httpx", "airflow_provider_mparticle.client.core.transport"]
 
 
 def test_unknown_names_are_attribute_errors():

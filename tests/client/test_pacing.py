@@ -10,8 +10,8 @@ import threading
 
 import pytest
 
-from airflow_provider_mparticle.client.errors import MParticleConfigError
-from airflow_provider_mparticle.client.pacing import Pacer, PacerTuning
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError
+from airflow_provider_mparticle.client.seeding.pacing import Pacer, PacerTuning
 
 
 class FakeClock:
@@ -285,7 +285,7 @@ def test_without_the_header_shards_still_share_the_bucket():
 def test_a_load_under_an_acceleration_limit_pauses_and_loses_nothing(
     mparticle_settings, mparticle_emulator, client
 ):
-    from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder, PackingLimits, encode_user, pack
+    from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, PackingLimits, encode_user, pack
     from tests.conftest import VALID_DEFINITION
 
     client.calculated_attributes.create("LTV", VALID_DEFINITION)

@@ -13,17 +13,14 @@ from airflow_provider_mparticle.client.adobe.computed_attributes import (
     AsyncComputedAttributesApi,
     ComputedAttributesApi,
 )
-from airflow_provider_mparticle.client.calculated_attributes import (
+from airflow_provider_mparticle.client.calculated_attributes.api import (
     AsyncCalculatedAttributesApi,
     CalculatedAttributesApi,
 )
-from airflow_provider_mparticle.client.data_planning import AsyncDataPlanningApi, DataPlanningApi
-from airflow_provider_mparticle.client.seeding import AsyncSeedingApi, SeedingApi
-from airflow_provider_mparticle.client.warehouse_sync import (
-    AsyncWarehouseSyncApi,
-    PipelineStatus,
-    WarehouseSyncApi,
-)
+from airflow_provider_mparticle.client.data_planning.api import AsyncDataPlanningApi, DataPlanningApi
+from airflow_provider_mparticle.client.seeding.api import AsyncSeedingApi, SeedingApi
+from airflow_provider_mparticle.client.warehouse_sync.api import AsyncWarehouseSyncApi, WarehouseSyncApi
+from airflow_provider_mparticle.client.warehouse_sync.models import PipelineStatus
 from airflow_provider_mparticle.testing.examples import CONNECTION, DATA_MODEL, pipeline_body
 from tests.adobe_helpers import definition
 
@@ -72,7 +69,7 @@ async def test_async_warehouse_sync_writes(mparticle_settings, mparticle_emulato
 
 
 async def test_async_find_plan(mparticle_settings, client):
-    from airflow_provider_mparticle.client.data_planning import load_plan_document
+    from airflow_provider_mparticle.client.data_planning.documents import load_plan_document
     from tests.client.test_data_planning import PLAN
 
     client.data_planning.create_plan(load_plan_document(PLAN))

@@ -10,24 +10,21 @@ import pytest
 
 from airflow_provider_mparticle.client.adobe import ComputedAttribute
 from airflow_provider_mparticle.client.adobe.computed_attributes import plan_computed_attribute
-from airflow_provider_mparticle.client.calculated_attribute_definitions import (
-    parse_spec,
-    plan_calculated_attribute,
-)
-from airflow_provider_mparticle.client.calculated_attributes import (
+from airflow_provider_mparticle.client.calculated_attributes.api import (
     CalculatedAttribute,
     active_limit_holders,
     active_limit_message,
 )
-from airflow_provider_mparticle.client.data_planning import (
-    DataPlan,
-    DataPlanVersion,
-    load_plan_document,
-    plan_data_plan,
+from airflow_provider_mparticle.client.calculated_attributes.definitions import (
+    parse_spec,
+    plan_calculated_attribute,
 )
-from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.core.errors import MParticleError
+from airflow_provider_mparticle.client.data_planning.api import plan_data_plan
+from airflow_provider_mparticle.client.data_planning.documents import load_plan_document
+from airflow_provider_mparticle.client.data_planning.models import DataPlan, DataPlanVersion
 from airflow_provider_mparticle.client.plans import ChangeMode, json_diff
-from airflow_provider_mparticle.client.warehouse_sync import PipelineRun, TriggerIntent, run_started_by
+from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRun, TriggerIntent, run_started_by
 from tests.adobe_helpers import definition as adobe_definition
 from tests.conftest import VALID_DEFINITION, definition
 

@@ -7,7 +7,11 @@ import datetime as dt
 import pytest
 
 from airflow_provider_mparticle.client import MParticleConfigError
-from airflow_provider_mparticle.client.seed_mapping import CalculatedAttributeSeed, SeedMapping, SeedRowError
+from airflow_provider_mparticle.client.seeding.mapping import (
+    CalculatedAttributeSeed,
+    SeedMapping,
+    SeedRowError,
+)
 from airflow_provider_mparticle.testing.emulator.seeding import seed_errors
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from airflow_provider_mparticle.client.seed_sources import FileSource, ListSource, SeedSourceError
+from airflow_provider_mparticle.client.seeding.sources import FileSource, ListSource, SeedSourceError
 
 
 def test_csv_with_excel_byte_order_mark(tmp_path):

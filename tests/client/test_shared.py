@@ -7,7 +7,11 @@ import threading
 
 from airflow_provider_mparticle.client import AsyncMParticleClient
 from airflow_provider_mparticle.client.adobe import AsyncAdobeClient
-from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions, SharedHttpClients
+from airflow_provider_mparticle.client.core.shared import (
+    SHARED_HTTP_CLIENTS,
+    HttpClientOptions,
+    SharedHttpClients,
+)
 
 
 async def test_clients_with_the_same_settings_share_one_http_client(mparticle_settings):

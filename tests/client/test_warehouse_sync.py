@@ -8,7 +8,7 @@ from airflow_provider_mparticle.client import (
     MParticleNotFoundError,
     MParticleValidationError,
 )
-from airflow_provider_mparticle.client.warehouse_sync import (
+from airflow_provider_mparticle.client.warehouse_sync.models import (
     FAILURE_RUN_STATUSES,
     TERMINAL_RUN_STATUSES,
     PipelineRunStatus,
@@ -175,7 +175,7 @@ async def test_async_client_reads_runs(mparticle_settings, client):
 def test_held_trigger_answer_creates_the_run_first_and_a_reconciler_finds_it(client, mparticle_emulator):
     import threading
 
-    from airflow_provider_mparticle.client.warehouse_sync import TriggerIntent, run_started_by
+    from airflow_provider_mparticle.client.warehouse_sync.models import TriggerIntent, run_started_by
 
     control = mparticle_emulator.control
     create_pipeline(client, "held-answer")

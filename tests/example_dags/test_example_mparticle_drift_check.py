@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 import pathlib
 
-from airflow_provider_mparticle.client.calculated_attribute_definitions import parse_spec
-from airflow_provider_mparticle.client.data_planning import load_plan_document
+from airflow_provider_mparticle.client.calculated_attributes.definitions import parse_spec
+from airflow_provider_mparticle.client.data_planning.documents import load_plan_document
 from tests.conftest import run_dag
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "example_dags"

@@ -293,7 +293,7 @@ def test_pipeline_inputs_are_named_for_each_warehouse(client, mparticle_conn_id,
 
 
 def test_snowflake_namespace_is_the_account_locator_and_region():
-    from airflow_provider_mparticle.client.warehouse_sync import WarehouseConnection
+    from airflow_provider_mparticle.client.warehouse_sync.models import WarehouseConnection
 
     info, dialect, schema = warehouse_database_info(WarehouseConnection.from_api(CONNECTION))
     assert (info.scheme, info.authority, info.database, info.is_uppercase_names) == (

@@ -198,7 +198,7 @@ def test_propagating_definition_is_waited_for(conn, client):
     client.calculated_attributes.create("LTV", VALID_DEFINITION)
     op = operator(rows=rows(10))
     op_summary = None
-    from airflow_provider_mparticle.client import bulk_seeding
+    from airflow_provider_mparticle.client.seeding import bulk as bulk_seeding
 
     original = bulk_seeding.BulkSeeder.__init__.__kwdefaults__["propagation_wait"]
     bulk_seeding.BulkSeeder.__init__.__kwdefaults__["propagation_wait"] = 0.2

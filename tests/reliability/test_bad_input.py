@@ -18,12 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_mparticle.client import MParticleConfigError
-from airflow_provider_mparticle.client.bulk_seeding import PackingLimits, encode_user
-from airflow_provider_mparticle.client.calculated_attribute_definitions import (
+from airflow_provider_mparticle.client.calculated_attributes.definitions import (
     CalculatedAttributeDefinitionError,
     parse_spec,
 )
-from airflow_provider_mparticle.client.seed_mapping import SeedMapping, SeedRowError
+from airflow_provider_mparticle.client.seeding.bulk import PackingLimits, encode_user
+from airflow_provider_mparticle.client.seeding.mapping import SeedMapping, SeedRowError
 from airflow_provider_mparticle.hooks.mparticle import settings_from_connection
 from airflow_provider_mparticle.operators.calculated_attributes import (
     MParticleSeedCalculatedAttributesOperator,

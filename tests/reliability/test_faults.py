@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder
+from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder
 from benchmarks.seeding import chunks, expected_digest
 
 pytestmark = pytest.mark.reliability

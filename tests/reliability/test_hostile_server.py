@@ -26,7 +26,7 @@ from airflow_provider_mparticle.client import (
     RetrySettings,
 )
 from airflow_provider_mparticle.client.adobe import AdobeClient, AdobeClientSettings, AsyncAdobeClient
-from airflow_provider_mparticle.client.tokens import clear_token_cache
+from airflow_provider_mparticle.client.core.tokens import clear_token_cache
 from tests.conftest import VALID_DEFINITION
 from tests.reliability.hostile import (
     MODES,

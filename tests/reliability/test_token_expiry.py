@@ -8,7 +8,7 @@ import time
 import pytest
 
 from airflow_provider_mparticle.client import MParticleClient
-from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder
+from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
 from benchmarks.seeding import chunks

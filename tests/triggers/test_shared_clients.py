@@ -9,8 +9,8 @@ import time
 import pytest
 
 from airflow_provider_mparticle.client.adobe import AdobeClient, ComputedAttributeStatus
-from airflow_provider_mparticle.client.core import MParticleAuth
-from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
+from airflow_provider_mparticle.client.core.flow import MParticleAuth
+from airflow_provider_mparticle.client.core.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
 from airflow_provider_mparticle.hooks.base import CONNECTION_SETTINGS_CACHE, DEFAULT_TRIGGER_POOL_SIZE
 from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 from airflow_provider_mparticle.triggers.adobe import AdobeComputedAttributeTrigger

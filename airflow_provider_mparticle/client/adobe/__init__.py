@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from airflow_provider_mparticle.client.lazy import lazy_names
+from airflow_provider_mparticle.client.core.lazy import lazy_names
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.adobe.clients import AdobeClient, AsyncAdobeClient

@@ -12,11 +12,11 @@ from airflow_provider_mparticle.client.adobe.computed_attributes import (
     ComputedAttributesApi,
 )
 from airflow_provider_mparticle.client.adobe.config import AdobeImsAuth
-from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 if TYPE_CHECKING:
     from airflow_provider_mparticle.client.adobe.config import AdobeClientSettings
-    from airflow_provider_mparticle.client.core import RetryObserver
+    from airflow_provider_mparticle.client.core.flow import RetryObserver
 
 
 class AdobeClient:

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from airflow_provider_mparticle.client.answers import require_field, require_list, require_object
-from airflow_provider_mparticle.client.core import as_object
-from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.core.answers import require_field, require_list, require_object
+from airflow_provider_mparticle.client.core.errors import MParticleError
+from airflow_provider_mparticle.client.core.messages import as_object
 from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison, json_diff
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9]+")

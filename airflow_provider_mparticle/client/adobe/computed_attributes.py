@@ -32,14 +32,19 @@ from airflow_provider_mparticle.client.adobe.computed_attribute_models import (
     plan_computed_attribute,
     pql,
 )
-from airflow_provider_mparticle.client.answers import Expect
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, path_segment
+from airflow_provider_mparticle.client.core.messages import (
+    ApiRequest,
+    ApiResponse,
+    Call,
+    Expect,
+    path_segment,
+)
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 
     from airflow_provider_mparticle.client.adobe.config import AdobeClientSettings
-    from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+    from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 __all__ = [
     "BASE_PATH",

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlencode
 
-from airflow_provider_mparticle.client.config import RetrySettings, TransportSettings, validate_base_url
-from airflow_provider_mparticle.client.core import ApiRequest, base_headers
-from airflow_provider_mparticle.client.errors import MParticleConfigError
+from airflow_provider_mparticle.client.core.config import RetrySettings, TransportSettings, validate_base_url
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError
+from airflow_provider_mparticle.client.core.flow import base_headers
+from airflow_provider_mparticle.client.core.messages import ApiRequest
 
 PLATFORM_URL = "https://platform.adobe.io"
 IMS_TOKEN_URL = "https://ims-na1.adobelogin.com/ims/token/v3"

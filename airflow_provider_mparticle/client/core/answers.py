@@ -4,7 +4,7 @@ A data-movement task must never be green on an answer that is not the API's: a r
 sign-on page, a corporate proxy's login page served with 200, an empty or truncated body, or JSON of
 another shape. Every request states its :class:`Expect` (statuses, and whether a JSON object, a JSON
 list, any JSON value or no body is a good answer); :func:`build_response` refuses anything else with
-:class:`~airflow_provider_mparticle.client.errors.MParticleUnexpectedResponseError`, and the parsers of
+:class:`~airflow_provider_mparticle.client.core.errors.MParticleUnexpectedResponseError`, and the parsers of
 each API raise :class:`AnswerShapeError` (turned into the same error by :func:`parse_answer`) when a
 field they need, such as a run's status, cannot be read.
 
@@ -23,48 +23,25 @@ from __future__ import annotations
 import html
 import json
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_mparticle.client.errors import (
+from airflow_provider_mparticle.client.core.errors import (
     MParticleError,
     MParticleUnexpectedResponseError,
     error_for_response,
+)
+from airflow_provider_mparticle.client.core.messages import (
+    ApiRequest,
+    ApiResponse,
+    Call,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from airflow_provider_mparticle.client.core import ApiRequest, Call
-
 T = TypeVar("T")
-BodyKind = Literal["object", "list", "json", "empty"]
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 EXCERPT_CHARS = 160
-
-
-@dataclass(frozen=True)
-class Expect:
-    """What a good answer is.
-
-    :param statuses: the success statuses the API documents for this call.
-    :param body: ``object`` / ``list`` (a JSON body of that type), ``json`` (any JSON value) or
-        ``empty`` (no body needed; a JSON body is tolerated, any other content is refused).
-    """
-
-    statuses: frozenset[int]
-    body: BodyKind
-
-    def describe(self) -> str:
-        wanted = {"object": "a JSON object", "list": "a JSON list", "json": "JSON", "empty": "no body"}
-        return f"{'/'.join(str(s) for s in sorted(self.statuses))} with {wanted[self.body]}"
-
-
-#: The common contracts.
-OBJECT = Expect(frozenset({200, 201}), "object")
-LIST = Expect(frozenset({200}), "list")
-JSON_VALUE = Expect(frozenset({200, 201}), "json")
-NO_CONTENT = Expect(frozenset({200, 202, 204}), "empty")
 
 
 class AnswerShapeError(ValueError):
@@ -95,29 +72,6 @@ def excerpt(content: bytes | str, limit: int = EXCERPT_CHARS) -> str:
     text = _LONG_OPAQUE.sub("[redacted]", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-@dataclass(frozen=True)
-class ApiResponse:
-    """An HTTP answer: status, lower-cased headers, and the body parsed as JSON when it is JSON."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    body: Any
-    # The request's method and URL, for errors raised while reading the answer.
-    method: str = ""
-    url: str = ""
-
-    @property
-    def rate_limit_percentage_used(self) -> float | None:
-        """mParticle's ``X-mp-rate-limit-percentage-used`` header, when present."""
-        value = self.headers.get("x-mp-rate-limit-percentage-used")
-        if value is None:
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            return None
 
 
 def _is_json_type(content_type: str) -> bool:

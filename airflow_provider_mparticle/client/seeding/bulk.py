@@ -5,7 +5,7 @@ The pieces, each usable alone:
 - :func:`encode_user` and :func:`pack`: users are encoded once (compact JSON, the bytes that are sent)
   and packed into bulk request bodies by user count and encoded size (defaults: 100 users, 256,000
   bytes, below both readings of "256 KB");
-- :class:`~airflow_provider_mparticle.client.pacing.Pacer` (in :mod:`.pacing`): the shared send gate;
+- :class:`~airflow_provider_mparticle.client.seeding.pacing.Pacer` (in :mod:`.pacing`): the shared send gate;
 - :class:`BulkSeeder`: sends packed chunks over one pooled :class:`~airflow_provider_mparticle.client.MParticleClient`
   from a fixed pool of threads, never holding more than ``2 x concurrency`` chunks in memory. It retries
   the 400 "No matching calculated attribute definition found" (a new definition takes up to five
@@ -28,21 +28,21 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.client import MParticleClient
-from airflow_provider_mparticle.client.core import encode_json
-from airflow_provider_mparticle.client.errors import (
+from airflow_provider_mparticle.client.core.errors import (
     MParticleConfigError,
     MParticleError,
     MParticleRateLimitError,
     MParticleValidationError,
 )
-from airflow_provider_mparticle.client.pacing import Pacer as Pacer  # re-exported: callers import it here
-from airflow_provider_mparticle.client.seed_mapping import SeedRowError
+from airflow_provider_mparticle.client.core.messages import encode_json
+from airflow_provider_mparticle.client.seeding.mapping import SeedRowError
+from airflow_provider_mparticle.client.seeding.pacing import Pacer as Pacer
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping
 
-    from airflow_provider_mparticle.client.config import ClientSettings
-    from airflow_provider_mparticle.client.core import RetryObserver
+    from airflow_provider_mparticle.client.core.config import ClientSettings
+    from airflow_provider_mparticle.client.core.flow import RetryObserver
 
 PROPAGATION_MESSAGE = "No matching calculated attribute definition found"
 DEFAULT_MAX_USERS = 100

@@ -9,26 +9,22 @@ live, so a fix lands in both.
 from __future__ import annotations
 
 import base64
-import json
 import random
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from functools import cached_property
 from threading import Lock
-from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from airflow_provider_mparticle import __version__
-from airflow_provider_mparticle.client.answers import OBJECT, Expect
-from airflow_provider_mparticle.client.answers import ApiResponse as ApiResponse
-from airflow_provider_mparticle.client.config import (
+from airflow_provider_mparticle.client.core.config import (
     TOKEN_AUDIENCE,
     ClientSettings,
     RetrySettings,
     TransportSettings,
 )
-from airflow_provider_mparticle.client.errors import (
+from airflow_provider_mparticle.client.core.errors import (
     MParticleAuthError,
     MParticleConfigError,
     MParticleError,
@@ -36,80 +32,14 @@ from airflow_provider_mparticle.client.errors import (
     MParticleServerError,
     MParticleTransportError,
 )
-from airflow_provider_mparticle.client.tokens import TOKENS, CachedToken, TokenKey
+from airflow_provider_mparticle.client.core.messages import ApiRequest, ApiResponse
+from airflow_provider_mparticle.client.core.tokens import TOKENS, CachedToken, TokenKey
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState, Retrying
 
 T = TypeVar("T")
-AuthKind = Literal["basic", "bearer", "none"]
 USER_AGENT = f"airflow-provider-mparticle/{__version__}"
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One HTTP request, transport-neutral. ``url`` is absolute; ``auth`` picks the credentials."""
-
-    method: str
-    url: str
-    auth: AuthKind
-    params: Mapping[str, Any] | None = None
-    # Bodies stay out of repr(): the token request carries the client secret.
-    json: Any = field(default=None, repr=False)
-    # A precomputed JSON body (bytes); used for bulk payloads already measured for size.
-    content: bytes | None = field(default=None, repr=False)
-    # Error statuses that are an expected answer here (404 for an existence check), handed to the parser.
-    accept: frozenset[int] = frozenset()
-    # Media type of ``content`` / ``json`` (a form-encoded token request sets its own).
-    content_type: str = "application/json"
-    # What a good answer is (statuses, body); anything else raises MParticleUnexpectedResponseError.
-    expect: Expect = OBJECT
-
-    def body_bytes(self) -> bytes | None:
-        if self.content is not None:
-            return self.content
-        if self.json is None:
-            return None
-        return encode_json(self.json)
-
-
-@dataclass(frozen=True)
-class Call(Generic[T]):
-    """A request plus the parser of its answer: an API method written once for both transports."""
-
-    request: ApiRequest
-    parse: Callable[[ApiResponse], T]
-
-
-def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON, the encoding used for every body (and so for size limits)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-
-
-def check_id(value: Any, what: str) -> str:
-    """An id as its literal text; empty, ``.`` and ``..`` are refused (they would change a URL path)."""
-    if isinstance(value, bool) or value is None:
-        raise MParticleConfigError(f"Invalid {what} {value!r}: expected a string or a number.")
-    text = str(value)
-    if not text.strip():
-        raise MParticleConfigError(f"Invalid {what} {value!r}: it must not be empty.")
-    if text in (".", ".."):
-        raise MParticleConfigError(f"Invalid {what} {value!r}: '.' and '..' would change the request path.")
-    return text
-
-
-def path_segment(value: Any, what: str) -> str:
-    """An id quoted as one URL path segment, so that ``/``, ``?``, ``#`` or ``%`` in it stay part of it."""
-    return quote(check_id(value, what), safe="")
-
-
-def as_object(value: Any) -> dict[str, Any]:
-    """A JSON object from an answer, or an empty one when the answer is something else."""
-    return value if isinstance(value, dict) else {}
-
-
-def ignore_body(_: ApiResponse) -> None:
-    return None
 
 
 # --- retries: one flat budget per call ------------------------------------------------------------

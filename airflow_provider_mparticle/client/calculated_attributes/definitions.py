@@ -17,14 +17,14 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.errors import MParticleError
-from airflow_provider_mparticle.client.models import CalculationType
+from airflow_provider_mparticle.client.calculated_attributes.models import CalculationType
+from airflow_provider_mparticle.client.core.errors import MParticleError
 from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison, json_diff
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow_provider_mparticle.client.calculated_attributes import CalculatedAttribute
+    from airflow_provider_mparticle.client.calculated_attributes.api import CalculatedAttribute
 
 DATA_POINT_TYPES = ("event", "event_attribute", "user_attribute")
 ATTRIBUTE_CATEGORIES = ("event_attribute", "product_attribute", "promotion_attribute")

@@ -9,22 +9,28 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.answers import (
-    LIST,
-    NO_CONTENT,
+from airflow_provider_mparticle.client.core.answers import (
     AnswerShapeError,
-    Expect,
     require_field,
     require_list,
     require_object,
 )
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, ignore_body, path_segment
+from airflow_provider_mparticle.client.core.messages import (
+    LIST,
+    NO_CONTENT,
+    ApiRequest,
+    ApiResponse,
+    Call,
+    Expect,
+    ignore_body,
+    path_segment,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from airflow_provider_mparticle.client.config import ClientSettings
-    from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+    from airflow_provider_mparticle.client.core.config import ClientSettings
+    from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 
 @dataclass(frozen=True)

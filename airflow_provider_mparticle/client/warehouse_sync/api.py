@@ -4,7 +4,7 @@ Implements https://docs.mparticle.com/developers/apis/warehouse-sync-api/referen
 (``/platform/v2/workspaces/{workspace_id}/...``), OAuth bearer auth.
 
 The typed answers and status sets are in
-:mod:`~airflow_provider_mparticle.client.warehouse_sync_models` and importable from here as before.
+:mod:`~airflow_provider_mparticle.client.warehouse_sync.models` and importable from here as before.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ import re
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.answers import (
+from airflow_provider_mparticle.client.core.answers import require_list
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError
+from airflow_provider_mparticle.client.core.messages import (
     LIST,
     NO_CONTENT,
-    require_list,
-)
-from airflow_provider_mparticle.client.core import (
     ApiRequest,
     ApiResponse,
     Call,
@@ -26,8 +25,7 @@ from airflow_provider_mparticle.client.core import (
     ignore_body,
     path_segment,
 )
-from airflow_provider_mparticle.client.errors import MParticleConfigError
-from airflow_provider_mparticle.client.warehouse_sync_models import (
+from airflow_provider_mparticle.client.warehouse_sync.models import (
     ALREADY_IN_PROGRESS,
     FAILURE_RUN_STATUSES,
     PIPELINE_STATUSES,
@@ -52,8 +50,8 @@ from airflow_provider_mparticle.client.warehouse_sync_models import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_mparticle.client.config import ClientSettings
-    from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+    from airflow_provider_mparticle.client.core.config import ClientSettings
+    from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 __all__ = [
     "ALREADY_IN_PROGRESS",

@@ -8,14 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.answers import Expect
-from airflow_provider_mparticle.client.core import ApiRequest, ApiResponse, Call, encode_json
+from airflow_provider_mparticle.client.core.messages import ApiRequest, ApiResponse, Call, Expect, encode_json
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from airflow_provider_mparticle.client.config import ClientSettings
-    from airflow_provider_mparticle.client.transport import AsyncTransport, SyncTransport
+    from airflow_provider_mparticle.client.core.config import ClientSettings
+    from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 SINGLE_PATH = "/v2/calculatedattributes"
 # The documented answer of both seeding endpoints: 202 Accepted. A 200 or a redirect is someone else.

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Self
 
-from airflow_provider_mparticle.client.answers import (
+from airflow_provider_mparticle.client.core.answers import (
     AnswerShapeError,
     parse_enum,
     require_field,
     require_list,
     require_object,
 )
-from airflow_provider_mparticle.client.core import as_object
-from airflow_provider_mparticle.client.errors import MParticleConfigError, MParticleValidationError
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError, MParticleValidationError
+from airflow_provider_mparticle.client.core.messages import as_object
 
 # Fields the API computes; they are dropped from a resource before it is sent back with PUT.
 READ_ONLY_FIELDS = frozenset(

@@ -15,7 +15,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.core.errors import MParticleError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator, Mapping

@@ -34,7 +34,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from airflow_provider_mparticle.client.errors import MParticleConfigError
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Callable

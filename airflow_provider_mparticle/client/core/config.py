@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from airflow_provider_mparticle.client.errors import MParticleConfigError
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError
 
 TOKEN_URL = "https://sso.auth.mparticle.com/oauth/token"
 # mParticle issues every token for the US1 API host, whatever the pod.

@@ -1,6 +1,6 @@
 """Data plans as code: checking a plan kept in a repository before anything is sent, and telling what an
 update would change, in words a reviewer can read. Pure logic, no HTTP: the calls are in
-:mod:`~airflow_provider_mparticle.client.data_planning`.
+:mod:`~airflow_provider_mparticle.client.data_planning.api`.
 """
 
 from __future__ import annotations
@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.core import as_object
-from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.core.errors import MParticleError
+from airflow_provider_mparticle.client.core.messages import as_object
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from airflow_provider_mparticle.client.data_planning import DataPlanVersion
+    from airflow_provider_mparticle.client.data_planning.models import DataPlanVersion
 
 # Fields the spec marks readOnly: mParticle sets them, a request must not carry them.
 READ_ONLY_DOCUMENT_FIELDS = ("active_transformation_ids",)

@@ -1,8 +1,8 @@
 """One seed load from start to end: validation pass, resume from a checkpoint, send, summary.
 
-:class:`SeedJob` drives a :class:`~airflow_provider_mparticle.client.seed_sources.RowSource` through a
-:class:`~airflow_provider_mparticle.client.seed_mapping.SeedMapping` and a
-:class:`~airflow_provider_mparticle.client.bulk_seeding.BulkSeeder`. The checkpoint goes to any store
+:class:`SeedJob` drives a :class:`~airflow_provider_mparticle.client.seeding.sources.RowSource` through a
+:class:`~airflow_provider_mparticle.client.seeding.mapping.SeedMapping` and a
+:class:`~airflow_provider_mparticle.client.seeding.bulk.BulkSeeder`. The checkpoint goes to any store
 with ``get`` / ``set`` / ``delete`` (Airflow's ``task_state_store`` in a task); nothing here knows Airflow.
 """
 
@@ -16,19 +16,19 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from airflow_provider_mparticle.client.bulk_seeding import BulkSeeder, encode_user, pack
-from airflow_provider_mparticle.client.core import encode_json
-from airflow_provider_mparticle.client.errors import MParticleError
-from airflow_provider_mparticle.client.seed_mapping import SeedRowError
+from airflow_provider_mparticle.client.core.errors import MParticleError
+from airflow_provider_mparticle.client.core.messages import encode_json
+from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, encode_user, pack
+from airflow_provider_mparticle.client.seeding.mapping import SeedRowError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-    from airflow_provider_mparticle.client.bulk_seeding import Checkpoint, PackingLimits, SeedingProgress
-    from airflow_provider_mparticle.client.config import ClientSettings
-    from airflow_provider_mparticle.client.pacing import Pacer
-    from airflow_provider_mparticle.client.seed_mapping import SeedMapping
-    from airflow_provider_mparticle.client.seed_sources import RowSource
+    from airflow_provider_mparticle.client.core.config import ClientSettings
+    from airflow_provider_mparticle.client.seeding.bulk import Checkpoint, PackingLimits, SeedingProgress
+    from airflow_provider_mparticle.client.seeding.mapping import SeedMapping
+    from airflow_provider_mparticle.client.seeding.pacing import Pacer
+    from airflow_provider_mparticle.client.seeding.sources import RowSource
 
 SHOWN_ERRORS = 20
 

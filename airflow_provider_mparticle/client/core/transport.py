@@ -1,6 +1,6 @@
 """Sync (``requests``) and async (``httpx``) transports: two drivers of the one send flow.
 
-Both run :meth:`~airflow_provider_mparticle.client.core.SendPolicy.flow` (one retry budget per call, the
+Both run :meth:`~airflow_provider_mparticle.client.core.flow.SendPolicy.flow` (one retry budget per call, the
 process-wide OAuth token cache, one refresh and resend after a 401) and differ only in how they move
 bytes, sleep and lock: a fix to the policy lands in both.
 """
@@ -18,12 +18,10 @@ import requests
 import requests.auth
 from requests.adapters import HTTPAdapter
 
-from airflow_provider_mparticle.client.answers import build_response, parse_answer
-from airflow_provider_mparticle.client.core import (
-    ApiRequest,
-    ApiResponse,
+from airflow_provider_mparticle.client.core.answers import build_response, parse_answer
+from airflow_provider_mparticle.client.core.errors import MParticleError, MParticleTransportError
+from airflow_provider_mparticle.client.core.flow import (
     AuthProvider,
-    Call,
     NoAuth,
     RetryObserver,
     Send,
@@ -32,15 +30,15 @@ from airflow_provider_mparticle.client.core import (
     Step,
     TransportStats,
 )
-from airflow_provider_mparticle.client.errors import MParticleError, MParticleTransportError
-from airflow_provider_mparticle.client.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
-from airflow_provider_mparticle.client.tokens import TOKENS
+from airflow_provider_mparticle.client.core.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
+from airflow_provider_mparticle.client.core.tokens import TOKENS
 
 if TYPE_CHECKING:
     from collections.abc import Generator
     from contextlib import AbstractAsyncContextManager
 
-    from airflow_provider_mparticle.client.config import TransportSettings
+    from airflow_provider_mparticle.client.core.config import TransportSettings
+    from airflow_provider_mparticle.client.core.messages import ApiRequest, ApiResponse, Call
 
 T = TypeVar("T")
 
@@ -176,7 +174,7 @@ class AsyncTransport:
     """Sends calls with an ``httpx.AsyncClient``; same policy and parameters as :class:`SyncTransport`.
 
     :param shared: use the process's ``httpx.AsyncClient`` for these credentials and options on the
-        running event loop (see :mod:`~airflow_provider_mparticle.client.shared`) instead of building
+        running event loop (see :mod:`~airflow_provider_mparticle.client.core.shared`) instead of building
         one; :meth:`aclose` then gives it back. Needs a running loop and a hashable ``auth``.
     """
 

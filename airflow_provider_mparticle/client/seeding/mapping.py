@@ -38,8 +38,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider_mparticle.client.errors import MParticleConfigError, MParticleError
-from airflow_provider_mparticle.client.models import CalculationType, SeedShape
+from airflow_provider_mparticle.client.calculated_attributes.models import CalculationType, SeedShape
+from airflow_provider_mparticle.client.core.errors import MParticleConfigError, MParticleError
 
 ENVIRONMENTS = ("production", "development")
 # Epoch milliseconds below this (1973-03-03) are almost surely seconds: a silent 1000x error otherwise.
