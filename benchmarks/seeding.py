@@ -147,7 +147,7 @@ def chunks(n: int) -> Any:
 
 
 def expected_digest(n: int) -> str:
-    from airflow_provider_mparticle.testing.emulator.seeding import seed_fingerprint, user_key
+    from airflow_provider_mparticle.testing.emulator.seeding.models import seed_fingerprint, user_key
 
     total = 0
     for i in range(1, n + 1):

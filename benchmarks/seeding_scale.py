@@ -67,7 +67,7 @@ def shard_child(url: str, index: int, users: int) -> None:
 
 
 def expected_digest(first: int, last: int) -> str:
-    from airflow_provider_mparticle.testing.emulator.seeding import seed_fingerprint, user_key
+    from airflow_provider_mparticle.testing.emulator.seeding.models import seed_fingerprint, user_key
 
     total = 0
     for i in range(first, last + 1):

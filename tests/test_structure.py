@@ -128,3 +128,169 @@ for w in caught:
 
 def test_version_is_consistent():
     assert get_provider_info()["versions"][0] == airflow_provider_mparticle.__version__
+
+
+# --- the layout of client/ -------------------------------------------------------------------------
+
+CLIENT_ROOT = pathlib.Path(airflow_provider_mparticle.__file__).parent / "client"
+CLIENT_NAME = "airflow_provider_mparticle.client"
+# The API packages of client/: nothing in the HTTP core may import one.
+API_PACKAGES = ("seeding", "calculated_attributes", "warehouse_sync", "data_planning", "adobe")
+
+
+def _module_name(path: pathlib.Path, root: pathlib.Path, package: str) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join([package, *parts])
+
+
+def import_graph(root: pathlib.Path, package: str) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports: every import statement counts, those under
+    ``if TYPE_CHECKING:`` and inside functions too (a cycle hidden there is still a cycle of the design).
+    """
+    import ast
+
+    modules = {_module_name(p, root, package): p for p in root.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    sub = f"{node.module}.{alias.name}"
+                    if sub in modules:
+                        edges.add(sub)
+                    elif node.module in modules:
+                        edges.add(node.module)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state, stack = [], {}, []
+
+    def visit(node: str) -> None:
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                found.append([*stack[stack.index(nxt) :], nxt])
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)
+    return found
+
+
+def test_client_import_graph_has_no_cycles():
+    graph = import_graph(CLIENT_ROOT, CLIENT_NAME)
+    assert len(graph) > 30  # the walk found the package, not an empty folder
+    assert cycles(graph) == []
+
+
+def test_cycle_finder_finds_a_cycle():
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c", "a"]]
+
+
+def test_http_core_imports_no_api_package():
+    graph = import_graph(CLIENT_ROOT, CLIENT_NAME)
+    core = {m: e for m, e in graph.items() if m.startswith(f"{CLIENT_NAME}.core")}
+    assert len(core) >= 8
+    arrows = [
+        (m, e)
+        for m, edges in core.items()
+        for e in edges
+        if e.removeprefix(f"{CLIENT_NAME}.").split(".")[0] in API_PACKAGES
+    ]
+    assert arrows == []
+    # The core imports nothing of client/ outside itself either (the facade and plans sit above it).
+    assert [
+        (m, e) for m, edges in core.items() for e in edges if not e.startswith(f"{CLIENT_NAME}.core")
+    ] == []
+
+
+def test_each_api_package_imports_no_other_api_package_but_shared_models():
+    graph = import_graph(CLIENT_ROOT, CLIENT_NAME)
+    allowed = {("seeding", "calculated_attributes.models")}  # seed shapes belong to calculated attributes
+    arrows = []
+    for module, edges in graph.items():
+        own = module.removeprefix(f"{CLIENT_NAME}.").split(".")[0]
+        if own not in API_PACKAGES:
+            continue
+        for edge in edges:
+            rel = edge.removeprefix(f"{CLIENT_NAME}.")
+            other = rel.split(".")[0]
+            if other in API_PACKAGES and other != own and (own, rel) not in allowed:
+                arrows.append((module, edge))
+    assert arrows == []
+
+
+def test_emulator_modules_stay_under_650_lines():
+    root = pathlib.Path(airflow_provider_mparticle.__file__).parent / "testing"
+    sizes = {
+        p.relative_to(root).as_posix(): len(p.read_text(encoding="utf-8").splitlines())
+        for p in root.rglob("*.py")
+    }
+    assert len(sizes) > 15
+    assert {name: n for name, n in sizes.items() if n > 650} == {}
+
+
+def test_emulator_keeps_routes_apart_from_state_and_rules():
+    root = pathlib.Path(airflow_provider_mparticle.__file__).parent / "testing" / "emulator"
+    for api in ("seeding", "calculated_attributes", "warehouse_sync", "data_planning", "adobe"):
+        routes = (root / api / "routes.py").read_text(encoding="utf-8")
+        assert "def register(" in routes, api
+        for other in (root / api).glob("*.py"):
+            if other.name != "routes.py":
+                assert "@app." not in other.read_text(encoding="utf-8"), other
+
+
+def test_old_flat_module_paths_still_import_with_a_deprecation_warning():
+    # A fresh interpreter: the warning is given once per process, on the first import of the old path.
+    from airflow_provider_mparticle.client.moved import MOVED
+
+    code = f"""
+import importlib, json, warnings
+out = {{}}
+for old, targets in {dict(MOVED)!r}.items():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        module = importlib.import_module("{CLIENT_NAME}." + old)
+    new = [importlib.import_module("{CLIENT_NAME}." + t) for t in targets]
+    names = sorted(n for m in new for n in vars(m) if not n.startswith("_") and (isinstance(getattr(m, n), type) or callable(getattr(m, n))))
+    same = all(getattr(module, n) is next(getattr(m, n) for m in new if hasattr(m, n)) for n in names)
+    out[old] = [[str(w.message) for w in caught if w.category is DeprecationWarning], same, len(names)]
+print(json.dumps(out))
+"""
+    result = json.loads(run_python(code).strip().splitlines()[-1])
+    assert set(result) == set(MOVED)
+    for old, (warned, same, count) in result.items():
+        assert len(warned) == 1, old
+        assert f"client.{old} is deprecated" in warned[0], old
+        assert MOVED[old][0] in warned[0], old
+        assert same, old
+        assert count > 0, old
+
+
+def test_packages_that_replaced_a_module_export_its_names_without_a_warning():
+    code = f"""
+import warnings
+warnings.simplefilter("error")
+from {CLIENT_NAME}.core import SendPolicy, ApiRequest, encode_json
+from {CLIENT_NAME}.seeding import SeedingApi
+from {CLIENT_NAME}.warehouse_sync import PipelineRun, WarehouseSyncApi
+from {CLIENT_NAME}.data_planning import DataPlanVersion, load_plan_document
+from {CLIENT_NAME}.calculated_attributes import CalculatedAttributesApi
+from {CLIENT_NAME}.core.flow import SendPolicy as S2
+from {CLIENT_NAME}.core.messages import ApiRequest as A2
+print(SendPolicy is S2 and ApiRequest is A2)
+"""
+    assert run_python(code).strip().splitlines()[-1] == "True"

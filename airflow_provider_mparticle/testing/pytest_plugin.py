@@ -105,7 +105,7 @@ def adobe_aep_settings(mparticle_emulator: EmulatorServer) -> AdobeClientSetting
     """Adobe client settings for the (reset) emulator's ``prod`` sandbox, with short retry waits."""
     from airflow_provider_mparticle.client import RetrySettings
     from airflow_provider_mparticle.client.adobe import AdobeClientSettings
-    from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import TOKEN_PATH
+    from airflow_provider_mparticle.testing.emulator.adobe.models import TOKEN_PATH
 
     settings = mparticle_emulator.state.backends["adobe_computed_attributes"].settings
     return AdobeClientSettings(
@@ -123,7 +123,7 @@ def adobe_aep_settings(mparticle_emulator: EmulatorServer) -> AdobeClientSetting
 @pytest.fixture
 def adobe_aep_conn_id(mparticle_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> str:
     """``adobe_aep_default`` pointed at the emulator through ``AIRFLOW_CONN_ADOBE_AEP_DEFAULT``."""
-    from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import connection_json
+    from airflow_provider_mparticle.testing.emulator.adobe.models import connection_json
 
     conn = connection_json(mparticle_emulator.url, mparticle_emulator.state)
     monkeypatch.setenv("AIRFLOW_CONN_ADOBE_AEP_DEFAULT", json.dumps(conn))

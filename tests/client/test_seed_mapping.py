@@ -12,7 +12,7 @@ from airflow_provider_mparticle.client.seeding.mapping import (
     SeedMapping,
     SeedRowError,
 )
-from airflow_provider_mparticle.testing.emulator.seeding import seed_errors
+from airflow_provider_mparticle.testing.emulator.seeding.models import seed_errors
 
 
 def mapping(calculation_type, **column):

@@ -8,7 +8,7 @@ import pytest
 
 from airflow_provider_mparticle.client import MParticleConfigError
 from airflow_provider_mparticle.hooks.adobe import AdobeExperiencePlatformHook
-from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import connection_json
+from airflow_provider_mparticle.testing.emulator.adobe.models import connection_json
 
 
 def set_conn(monkeypatch, conn_id="adobe_aep_default", **conn):

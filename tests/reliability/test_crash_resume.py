@@ -19,7 +19,7 @@ import pytest
 from airflow_provider_mparticle.client import MParticleClient
 from airflow_provider_mparticle.operators.calculated_attributes import SEED_CHECKPOINT_KEY
 from airflow_provider_mparticle.operators.warehouse_sync import MParticleTriggerPipelineOperator
-from airflow_provider_mparticle.testing.emulator.seeding import seed_fingerprint
+from airflow_provider_mparticle.testing.emulator.seeding.models import seed_fingerprint
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from tests.reliability.child import FileStore
 from tests.reliability.conftest import ROOT

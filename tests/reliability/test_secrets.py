@@ -20,10 +20,8 @@ import pytest
 from airflow_provider_mparticle.client import MParticleClient, MParticleError, RetrySettings
 from airflow_provider_mparticle.client.adobe import AdobeClientSettings
 from airflow_provider_mparticle.client.core.config import ClientSettings
-from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import TOKEN_PATH
-from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import (
-    connection_json as adobe_json,
-)
+from airflow_provider_mparticle.testing.emulator.adobe.models import TOKEN_PATH
+from airflow_provider_mparticle.testing.emulator.adobe.models import connection_json as adobe_json
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from tests.conftest import load_example_dag
 

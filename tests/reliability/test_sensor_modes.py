@@ -49,7 +49,7 @@ def env(mparticle_emulator, monkeypatch, client, adobe_aep_settings, adobe_aep_c
     conn = mparticle_emulator.connection_uri_json()
     conn["extra"]["max_attempts"] = 1
     monkeypatch.setenv("AIRFLOW_CONN_MPARTICLE_DEFAULT", json.dumps(conn))
-    from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import connection_json
+    from airflow_provider_mparticle.testing.emulator.adobe.models import connection_json
 
     adobe = connection_json(mparticle_emulator.url, mparticle_emulator.state)
     adobe["extra"]["max_attempts"] = 1

@@ -29,7 +29,6 @@ if TYPE_CHECKING:
         check_plan_id,
         check_version_document,
         check_version_number,
-        describe_match,
         document_changes,
         load_plan_document,
         match_key,
@@ -42,6 +41,7 @@ if TYPE_CHECKING:
         DataPlanVersion,
         EventValidationResult,
         ValidationIssue,
+        describe_match,
     )
 
 # Public name -> the module that defines it.
@@ -64,7 +64,7 @@ _LAZY: dict[str, str] = {
     "check_plan_id": "airflow_provider_mparticle.client.data_planning.documents",
     "check_version_document": "airflow_provider_mparticle.client.data_planning.documents",
     "check_version_number": "airflow_provider_mparticle.client.data_planning.documents",
-    "describe_match": "airflow_provider_mparticle.client.data_planning.documents",
+    "describe_match": "airflow_provider_mparticle.client.data_planning.models",
     "document_changes": "airflow_provider_mparticle.client.data_planning.documents",
     "load_plan_document": "airflow_provider_mparticle.client.data_planning.documents",
     "match_key": "airflow_provider_mparticle.client.data_planning.documents",

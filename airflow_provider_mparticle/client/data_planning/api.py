@@ -38,7 +38,6 @@ from airflow_provider_mparticle.client.data_planning.documents import (
     check_plan_id,
     check_version_document,
     check_version_number,
-    describe_match,
     document_changes,
     load_plan_document,
     match_key,
@@ -51,6 +50,7 @@ from airflow_provider_mparticle.client.data_planning.models import (
     DataPlanVersion,
     EventValidationResult,
     ValidationIssue,
+    describe_match,
 )
 from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.client.core.errors import MParticleError
 from airflow_provider_mparticle.client.core.messages import as_object
+from airflow_provider_mparticle.client.data_planning.models import describe_match
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -76,22 +77,6 @@ class ActivatedEnvironment(StrEnum):
         except ValueError:
             allowed = ", ".join(e.value for e in cls)
             raise DataPlanDocumentError(f"{where} is {value!r}; expected one of: {allowed}.") from None
-
-
-def describe_match(match: Mapping[str, Any] | None) -> str:
-    """A data point's match as text: ``custom_event 'Purchase' (transaction)``."""
-    match = match or {}
-    kind = str(match.get("type", "unknown"))
-    criteria = as_object(match.get("criteria"))
-    if kind == "custom_event":
-        return f"{kind} {criteria.get('event_name')!r} ({criteria.get('custom_event_type')})"
-    if kind == "screen_view":
-        return f"{kind} {criteria.get('screen_name')!r}"
-    if criteria.get("action"):
-        return f"{kind} {criteria['action']}"
-    if criteria:
-        return f"{kind} {json.dumps(criteria, sort_keys=True)}"
-    return kind
 
 
 # --- checking plans before they are sent -----------------------------------------------------------

@@ -4,16 +4,33 @@ strictly. Pure data: the calls are in :mod:`.api`, the plans-as-code logic in :m
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.client.core.answers import require_field, require_list, require_object
 from airflow_provider_mparticle.client.core.messages import (
     as_object,
 )
-from airflow_provider_mparticle.client.data_planning.documents import (
-    describe_match,
-)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def describe_match(match: Mapping[str, Any] | None) -> str:
+    """A data point's match as text: ``custom_event 'Purchase' (transaction)``."""
+    match = match or {}
+    kind = str(match.get("type", "unknown"))
+    criteria = as_object(match.get("criteria"))
+    if kind == "custom_event":
+        return f"{kind} {criteria.get('event_name')!r} ({criteria.get('custom_event_type')})"
+    if kind == "screen_view":
+        return f"{kind} {criteria.get('screen_name')!r}"
+    if criteria.get("action"):
+        return f"{kind} {criteria['action']}"
+    if criteria:
+        return f"{kind} {json.dumps(criteria, sort_keys=True)}"
+    return kind
 
 
 def _str_or_none(value: Any) -> str | None:

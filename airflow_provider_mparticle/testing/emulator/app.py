@@ -16,37 +16,35 @@ from urllib.parse import parse_qs, urlsplit
 
 from fastapi import FastAPI, Request
 
-from airflow_provider_mparticle.testing.emulator import (
-    adobe_computed_attributes,
-    calculated_attributes,
-    console,
-    control,
-    data_planning,
-    oauth,
-    seeding,
-    warehouse_sync,
+from airflow_provider_mparticle.testing.emulator import console, control, oauth
+from airflow_provider_mparticle.testing.emulator.adobe import routes as adobe_routes
+from airflow_provider_mparticle.testing.emulator.calculated_attributes import (
+    routes as calculated_attributes_routes,
 )
+from airflow_provider_mparticle.testing.emulator.data_planning import routes as data_planning_routes
 from airflow_provider_mparticle.testing.emulator.errors import EmulatorHTTPError
 from airflow_provider_mparticle.testing.emulator.redaction import (
     may_hold_secrets,
     redact_body,
     redact_headers,
 )
+from airflow_provider_mparticle.testing.emulator.seeding import routes as seeding_routes
 from airflow_provider_mparticle.testing.emulator.state import EmulatorSettings, EmulatorState, JournalEntry
+from airflow_provider_mparticle.testing.emulator.warehouse_sync import routes as warehouse_sync_routes
 
 if TYPE_CHECKING:
     from fastapi.responses import JSONResponse
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTROL_PREFIX = "/_emulator"
-# API modules; each exposes ``register(app, state)``.
+# The routes of each API; each module exposes ``register(app, state)``.
 API_MODULES = [
     oauth,
-    seeding,
-    calculated_attributes,
-    warehouse_sync,
-    data_planning,
-    adobe_computed_attributes,
+    seeding_routes,
+    calculated_attributes_routes,
+    warehouse_sync_routes,
+    data_planning_routes,
+    adobe_routes,
 ]
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from fastapi import FastAPI
 
-    from airflow_provider_mparticle.testing.emulator.calculated_attributes import StoredCA
+    from airflow_provider_mparticle.testing.emulator.calculated_attributes.models import StoredCA
     from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
 UI = "/_emulator/ui"

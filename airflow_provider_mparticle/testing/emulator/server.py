@@ -63,7 +63,7 @@ def client_settings(url: str, state: EmulatorState | None = None) -> ClientSetti
 
 def adobe_connection_json(url: str, state: EmulatorState | None = None) -> dict[str, Any]:
     """The JSON form of an ``adobe_aep`` connection pointed at an emulator served at ``url``."""
-    from airflow_provider_mparticle.testing.emulator.adobe_computed_attributes import connection_json
+    from airflow_provider_mparticle.testing.emulator.adobe.models import connection_json
 
     return connection_json(url, state if state is not None else create_app().state.emulator)
 

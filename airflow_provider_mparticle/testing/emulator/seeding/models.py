@@ -11,22 +11,25 @@ import hashlib
 import json
 from typing import TYPE_CHECKING, Any
 
-from fastapi import Request, Response
-
-from airflow_provider_mparticle.testing.emulator.calculated_attributes import normalize_type
-from airflow_provider_mparticle.testing.emulator.errors import bad_request, read_json
+from airflow_provider_mparticle.testing.emulator.calculated_attributes.models import normalize_type
+from airflow_provider_mparticle.testing.emulator.errors import bad_request
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
-
-    from airflow_provider_mparticle.testing.emulator.calculated_attributes import CalculatedAttributesBackend
+    from airflow_provider_mparticle.testing.emulator.calculated_attributes.models import (
+        CalculatedAttributesBackend,
+    )
     from airflow_provider_mparticle.testing.emulator.state import EmulatorState
 
+
 ENVIRONMENTS = ("production", "development")
+
+
 VALUE_TYPES = {
     "count", "sum", "min", "max", "first_occurrence", "last_occurrence", "first_occurrence_timestamp",
     "last_occurrence_timestamp",
 }  # fmt: skip
+
+
 NUMERIC_TYPES = {"count", "sum", "min", "max", "first_occurrence_timestamp", "last_occurrence_timestamp"}
 
 
@@ -203,28 +206,3 @@ def seed_fingerprint(user: str, attribute: str, seed: Any) -> int:
     """One (user, CA, seed) triple's 128-bit fingerprint; XOR over a load gives :meth:`SeedingBackend.digest`."""
     blob = json.dumps([user, attribute, seed], sort_keys=True, separators=(",", ":")).encode()
     return int.from_bytes(hashlib.blake2b(blob, digest_size=16).digest(), "big")
-
-
-def register(app: FastAPI, state: EmulatorState) -> None:
-    backend = SeedingBackend(state)
-    state.backends["seeding"] = backend
-
-    @app.post("/v2/calculatedattributes")
-    @app.post("/v2/calculatedattributes/")
-    async def seed_one(request: Request) -> Response:
-        state.check_basic(request.headers.get("authorization"))
-        body = await read_json(request)
-        if not isinstance(body, dict):
-            raise bad_request("The request JSON was malformed or had missing fields.")
-        backend.accept([body])
-        return Response(status_code=202)
-
-    @app.post("/v2/bulkcalculatedattributes")
-    @app.post("/v2/bulkcalculatedattributes/")
-    async def seed_bulk(request: Request) -> Response:
-        state.check_basic(request.headers.get("authorization"))
-        body = await read_json(request)
-        if not isinstance(body, list) or not body:
-            raise bad_request("The request JSON must be a non-empty array of users.")
-        backend.accept(body)
-        return Response(status_code=202)
