@@ -26,7 +26,7 @@ STAMP := $(VENV)/.installed
 export AIRFLOW__CORE__LOAD_EXAMPLES ?= False
 
 .PHONY: install lint typecheck pytest test test-airflow test-lowest docs lowest-constraints reliability reliability-faults \
-	reliability-hostile reliability-others demo e2e bench dist clean
+	reliability-hostile reliability-others demo e2e bench docs-browser dist clean
 
 $(BIN)/python:
 	$(PYTHON_EXE) -m venv $(VENV)
@@ -114,6 +114,11 @@ bench: $(STAMP)
 # The documentation site in docs/_build/html; any Sphinx warning fails the build.
 docs: $(STAMP)
 	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+
+# The site, then one operator's API reference page in headless Chromium (its parameters, their types and
+# its templated fields must show; a screenshot in artifacts/browser/).
+docs-browser: docs
+	$(BIN)/python .ci/docs_browser.py
 
 # The wheel and the sdist, their metadata checked as PyPI renders it, the licence texts inside both.
 dist: $(STAMP)

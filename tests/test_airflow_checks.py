@@ -142,7 +142,7 @@ for ref in {classes!r}:
     for owner in getattr(importlib.import_module(module), name).__mro__:
         parameter = inspect.signature(owner.__init__).parameters.get("deferrable")
         if parameter is not None:
-            print(name, parameter.default)
+            print("deferrable-default", name, parameter.default)
             break
 """
     result = subprocess.run(
@@ -154,7 +154,11 @@ for ref in {classes!r}:
         env={**__import__("os").environ, "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True"},
     )
     assert result.returncode == 0, result.stderr
-    defaults = dict(line.split() for line in result.stdout.splitlines())
+    # Only the lines the code printed: Airflow may print to stdout too (a first run in a new Airflow home).
+    lines = [
+        line.split()[1:] for line in result.stdout.splitlines() if line.startswith("deferrable-default ")
+    ]
+    defaults = dict(lines)
     assert "MParticleTriggerPipelineOperator" in defaults
     assert "MParticleCalculationSensor" in defaults
     assert set(defaults.values()) == {"True"}
