@@ -49,10 +49,8 @@ def main() -> int:
         raise SystemExit(f"{PAGE} is missing: run make docs first")
     binary = find_chromium()
     args.artifacts.mkdir(parents=True, exist_ok=True)
-    url = (
-        PAGE.as_uri()
-        + "#airflow_provider_mparticle.operators.warehouse_sync.MParticleTriggerPipelineOperator"
-    )
+    # The page from its top: with a fragment, headless Chromium's screenshot came out blank.
+    url = PAGE.as_uri()
     with tempfile.TemporaryDirectory() as profile:
         dom = chromium(binary, profile, "--dump-dom", url)
         screenshot = args.artifacts / "docs-operators.png"
@@ -63,8 +61,11 @@ def main() -> int:
     text = re.sub(r"\s+", "", rendered_text(dom))
     expected = expected_texts()
     missing = [e for e in expected if re.sub(r"\s+", "", e) not in text]
+    # A blank page compresses to a few KB; the rendered reference is well over 100 KB.
     if not screenshot.exists() or screenshot.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
         missing.append("(no screenshot)")
+    elif screenshot.stat().st_size < 50_000:
+        missing.append(f"(a blank screenshot: {screenshot.stat().st_size} bytes)")
     if missing:
         print("\n".join(["The operator's reference page is missing:", *missing]), file=sys.stderr)
         return 1
