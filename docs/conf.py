@@ -15,7 +15,14 @@ author = "The airflow-provider-mparticle developers"
 copyright = "2026, the airflow-provider-mparticle developers"
 version = release = __version__
 
-extensions = ["provider_docs"]
+extensions = ["sphinx.ext.autodoc", "provider_docs"]
+# The API reference (docs/reference/): members in source order, signatures with their defaults and the
+# types in each parameter's description; docstrings are reST field lists (``:param x:``).
+autodoc_default_options = {"member-order": "bysource"}
+autodoc_typehints = "description"
+autodoc_typehints_description_target = "documented_params"
+# Airflow's docstrings of the methods a class overrides (execute, poke, run...) are not repeated here.
+autodoc_inherit_docstrings = False
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
 html_theme_options = {"description": "Apache Airflow provider for mParticle", "fixed_sidebar": True}

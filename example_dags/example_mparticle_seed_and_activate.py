@@ -15,8 +15,8 @@ from airflow_provider_mparticle.assets import calculated_attribute_asset
 from airflow_provider_mparticle.operators.calculated_attributes import (
     MParticleActivateCalculatedAttributeOperator,
     MParticleEnsureCalculatedAttributeOperator,
-    MParticleSeedCalculatedAttributesOperator,
 )
+from airflow_provider_mparticle.operators.seeding import MParticleSeedCalculatedAttributesOperator
 from airflow_provider_mparticle.sensors.calculated_attributes import MParticleCalculationSensor
 
 WORKSPACE_ID = os.environ.get("MPARTICLE_WORKSPACE_ID", "1")

@@ -16,9 +16,7 @@ import datetime as dt
 
 from airflow.sdk import DAG
 
-from airflow_provider_mparticle.operators.calculated_attributes import (
-    MParticleSeedCalculatedAttributesOperator,
-)
+from airflow_provider_mparticle.operators.seeding import MParticleSeedCalculatedAttributesOperator
 
 SHARDS = 4
 KEYS_PER_SHARD = 250

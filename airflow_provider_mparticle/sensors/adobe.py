@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_mparticle.hooks.adobe import AdobeExperiencePlatformHook
-from airflow_provider_mparticle.sensors.base import ApiClientSensor
+from airflow_provider_mparticle.sensors.base import BaseApiClientSensor
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -21,7 +21,7 @@ class AdobeComputedAttributeFailedError(AirflowFailException):
     """The computed attribute ended FAILED or DISABLED, or is a DRAFT that will never be evaluated."""
 
 
-class AdobeComputedAttributeSensor(ApiClientSensor[AdobeExperiencePlatformHook]):
+class AdobeComputedAttributeSensor(BaseApiClientSensor[AdobeExperiencePlatformHook]):
     """Wait until a computed attribute's status is PROCESSED; fail on FAILED, DISABLED or DRAFT.
 
     Failures raise :class:`AdobeComputedAttributeFailedError` (an ``AirflowFailException``), so

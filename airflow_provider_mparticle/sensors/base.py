@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 HookT = TypeVar("HookT", bound="ApiClientHook[Any, Any, Any]")
 
 
-class ApiClientSensor(BaseSensorOperator, Generic[HookT]):
+class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
     """Sensor base: ``poke()`` decides; in deferrable mode it is checked once, then a trigger waits.
 
     Subclasses name their hook class (whose ``conn_name_attr`` is the sensor's connection argument) and
@@ -108,7 +108,7 @@ class ApiClientSensor(BaseSensorOperator, Generic[HookT]):
         return self.on_success_event(event, context)
 
 
-class MParticleBaseSensor(ApiClientSensor[MParticleHook]):
+class MParticleBaseSensor(BaseApiClientSensor[MParticleHook]):
     """A sensor on the ``mparticle`` connection.
 
     :param mparticle_conn_id: the ``mparticle`` connection (templated).
@@ -121,3 +121,12 @@ class MParticleBaseSensor(ApiClientSensor[MParticleHook]):
     def __init__(self, *, mparticle_conn_id: str = MParticleHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.mparticle_conn_id = mparticle_conn_id
+
+
+def __getattr__(name: str) -> Any:
+    # The base's name before it said it is one; kept for DAGs and subclasses that import it.
+    if name == "ApiClientSensor":
+        from airflow_provider_mparticle.deprecations import renamed
+
+        return renamed(__name__, name, BaseApiClientSensor)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

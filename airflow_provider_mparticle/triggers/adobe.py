@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.hooks.adobe import AdobeExperiencePlatformHook
-from airflow_provider_mparticle.triggers.base import ApiPollingTrigger
+from airflow_provider_mparticle.triggers.base import BaseApiPollingTrigger
 
 if TYPE_CHECKING:
     from airflow.triggers.base import TriggerEvent
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.adobe import AsyncAdobeClient
 
 
-class AdobeComputedAttributeTrigger(ApiPollingTrigger["AsyncAdobeClient"]):
+class AdobeComputedAttributeTrigger(BaseApiPollingTrigger["AsyncAdobeClient"]):
     """Poll a computed attribute until PROCESSED (success), FAILED / DISABLED / DRAFT (failed) or the deadline.
 
     Every event carries ``attribute_id`` and ``attribute_status`` (the last status read).

@@ -27,7 +27,7 @@ ClientT = TypeVar("ClientT")
 PROGRESS_LOG_SECONDS = 600.0
 
 
-class ApiPollingTrigger(BaseTrigger, Generic[ClientT]):
+class BaseApiPollingTrigger(BaseTrigger, Generic[ClientT]):
     """Poll with the hook's async client; yield one event: the subclass's outcome, an error, or ``timeout``.
 
     The deadline is absolute (epoch seconds), so a triggerer restart does not extend the wait, and
@@ -137,7 +137,7 @@ class ApiPollingTrigger(BaseTrigger, Generic[ClientT]):
         return "still not finished"
 
 
-class MParticlePollingTrigger(ApiPollingTrigger["AsyncMParticleClient"]):
+class MParticleBasePollingTrigger(BaseApiPollingTrigger["AsyncMParticleClient"]):
     """A polling trigger on the ``mparticle`` connection.
 
     :param mparticle_conn_id: the ``mparticle`` connection.
@@ -153,3 +153,16 @@ class MParticlePollingTrigger(ApiPollingTrigger["AsyncMParticleClient"]):
     @property
     def mparticle_conn_id(self) -> str:
         return self.conn_id
+
+
+def __getattr__(name: str) -> Any:
+    # The bases' names before they said they are bases; kept for subclasses that import them.
+    renamed_bases: dict[str, type[BaseTrigger]] = {
+        "ApiPollingTrigger": BaseApiPollingTrigger,
+        "MParticlePollingTrigger": MParticleBasePollingTrigger,
+    }
+    if name in renamed_bases:
+        from airflow_provider_mparticle.deprecations import renamed
+
+        return renamed(__name__, name, renamed_bases[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.triggers.base import MParticlePollingTrigger
+from airflow_provider_mparticle.triggers.base import MParticleBasePollingTrigger
 
 if TYPE_CHECKING:
     from airflow.triggers.base import TriggerEvent
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client import AsyncMParticleClient
 
 
-class MParticleCalculationTrigger(MParticlePollingTrigger):
+class MParticleCalculationTrigger(MParticleBasePollingTrigger):
     """Poll ``GET .../calculatedattributes/{id}/calculation`` until ``is_calculated``.
 
     Yields ``success`` (with the calculation status), ``error`` (``reason: not_found`` when the

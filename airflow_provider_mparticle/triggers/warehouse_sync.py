@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.triggers.base import MParticlePollingTrigger
+from airflow_provider_mparticle.triggers.base import MParticleBasePollingTrigger
 
 if TYPE_CHECKING:
     from airflow.triggers.base import TriggerEvent
@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRun
 
 
-class MParticlePipelineRunTrigger(MParticlePollingTrigger):
+class MParticlePipelineRunTrigger(MParticleBasePollingTrigger):
     """Wait until a pipeline run is ``success``, ``failed`` or ``stopped``, or the deadline passes.
 
     Events: ``success`` / ``failed`` with the run's summary (``run_id``, ``run_status``, record counts,

@@ -2,7 +2,9 @@
 
 ``.. connection-fields:: mparticle`` (or ``adobe_aep``) renders the connection type's extra fields from
 the declarations ``get_provider_info()`` publishes; ``.. result-figures:: benchmarks/results/x.json``
-renders the figures a benchmark or the reliability suite last wrote.
+renders the figures a benchmark or the reliability suite last wrote. In the API reference, every
+operator's and sensor's docstring ends with the fields Airflow renders as templates (its
+``template_fields``, and the file extensions of ``template_ext``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,23 @@ class ResultFigures(_Generated):
         return _table(["figure", "value"], rows, "60 40")
 
 
+def template_fields(app: Any, what: str, name: str, obj: Any, options: Any, lines: list[str]) -> None:
+    """Append a class's ``template_fields`` (and ``template_ext``) to its autodoc docstring."""
+    fields = getattr(obj, "template_fields", None) if what == "class" else None
+    if not fields:
+        return
+    lines += ["", "**Templated fields:** " + ", ".join(f"``{field}``" for field in fields) + "."]
+    extensions = getattr(obj, "template_ext", ())
+    if extensions:
+        lines.append(
+            "A templated value ending in "
+            + ", ".join(f"``{ext}``" for ext in extensions)
+            + " names a file whose rendered content is used."
+        )
+
+
 def setup(app: Any) -> dict[str, Any]:
+    app.connect("autodoc-process-docstring", template_fields)
     app.add_directive("connection-fields", ConnectionFields)
     app.add_directive("result-figures", ResultFigures)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
