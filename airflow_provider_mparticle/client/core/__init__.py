@@ -5,6 +5,21 @@ transports (:mod:`.transport`), the process-wide token cache (:mod:`.tokens`), s
 
 Nothing here knows an API: no module of this package imports an API package (a structure test holds
 it). The names of the former ``client.core`` module are importable from here, loaded on first use.
+
+Deliberate repetition. ``duplicates`` lists these pairs; they stay, for these reasons:
+
+- each API's sync and async facade (``...Api`` / ``Async...Api`` in every ``api.py``, and
+  ``clients.py`` beside ``adobe/clients.py``): the same method list over two I/O models, each a line
+  or two that hands a ``Call`` to its transport; a shared generator would hide the signatures that
+  the API reference and type checkers read;
+- :mod:`.transport`'s sync and async drivers of :meth:`.flow.SendPolicy.flow`: the policy is written
+  once, the two loops only move bytes, sleep and lock in their own way;
+- the lazy export tables of the package ``__init__`` modules (``_LAZY`` beside the ``TYPE_CHECKING``
+  imports, and the ``__all__`` of an ``api.py`` re-exported by its package): importing a package must
+  not import its modules, and type checkers need the static imports;
+- client-side validation (``calculated_attributes/definitions.py``, ``seeding/mapping.py``) beside the
+  emulator's rules (``testing/emulator/*/models.py``): the emulator is an independent reading of the
+  documents, so that a misreading in the client is caught by it rather than copied into it.
 """
 
 from __future__ import annotations

@@ -125,6 +125,17 @@ def parse_run_id(value: Any) -> int | str | None:
     return _run_id(value)
 
 
+def _resource_fields(data: dict[str, Any]) -> dict[str, Any]:
+    """The fields every Warehouse Sync resource answer has (id, name, state, status, errors)."""
+    return {
+        "id": str(data.get("id", "")),
+        "name": str(data.get("name", "")),
+        "state": data.get("state"),
+        "status": data.get("status"),
+        "errors": _messages(data.get("errors")),
+    }
+
+
 @dataclass(frozen=True)
 class WarehouseConnection:
     """A data warehouse connection; ``config`` comes back with secrets masked by mParticle."""
@@ -142,11 +153,7 @@ class WarehouseConnection:
     def from_api(cls, body: Any) -> WarehouseConnection:
         data = require_object(body, "a warehouse connection")
         return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            state=data.get("state"),
-            status=data.get("status"),
-            errors=_messages(data.get("errors")),
+            **_resource_fields(data),
             service_provider=data.get("service_provider"),
             config=as_object(data.get("config")),
             raw=data,
@@ -170,11 +177,7 @@ class DataModel:
     def from_api(cls, body: Any) -> DataModel:
         data = require_object(body, "a data model")
         return cls(
-            id=str(data.get("id", "")),
-            name=str(data.get("name", "")),
-            state=data.get("state"),
-            status=data.get("status"),
-            errors=_messages(data.get("errors")),
+            **_resource_fields(data),
             type=data.get("type"),
             sql_query=as_object(data.get("config")).get("sql_query"),
             raw=data,
