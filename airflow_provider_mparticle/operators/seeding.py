@@ -50,8 +50,13 @@ class MParticleSeedCalculatedAttributesOperator(BaseOperator):
     also told apart by size and modification time (ETag / version on object stores). The checkpoint is
     written by a background thread, back to back, never from the sending loop; a request keeps its
     sending slot until a stored checkpoint covers it, so a retry after any crash, even a SIGKILL of the
-    task process, resends at most ``2 x concurrency`` requests' worth of users (1,600 at the defaults). Resending is harmless: a seed overwrites the earlier
-    one. The checkpoint is deleted when the task succeeds (so clearing a successful task sends
+    task process, resends at most ``2 x concurrency`` requests' worth of users (1,600 at the defaults).
+    Resending is harmless: a seed overwrites the earlier one. The bound holds when the worker dies and
+    orphans the task process too: before every request the load checks that its parent process (Airflow's
+    task supervisor) is still its parent, and stops when it is not or when the checkpoint store's channel
+    closes: no new request, the requests in flight finish, and the task process exits with an error. A
+    failing checkpoint store holds the sending, is retried with backoff and, failing 5 times in a row,
+    stops the load. The checkpoint is deleted when the task succeeds (so clearing a successful task sends
     everything again). Without a task state store (older Airflow, a bare ``execute()`` call) a retry
     starts over.
 

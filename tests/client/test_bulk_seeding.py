@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
 
-from airflow_provider_mparticle.client import MParticleServerError
+from airflow_provider_mparticle.client import MParticleError, MParticleServerError
 from airflow_provider_mparticle.client.seeding.bulk import (
     BulkSeeder,
     PackingLimits,
     SeedingRejectedError,
+    SupervisorLostError,
     encode_user,
     pack,
 )
@@ -169,14 +171,82 @@ def test_accepted_but_unstored_users_stay_within_two_requests_per_sender(
     assert report.checkpoint_write_ms >= 50
 
 
-def test_a_failing_checkpoint_store_does_not_stall_the_load(mparticle_settings, mparticle_emulator, ltv):
+def accepted_users(control):
+    return sum(e["units"] for e in control.journal(path="bulkcalculatedattributes", bodies=False) if e["status"] == 202)  # fmt: skip
+
+
+def test_a_checkpoint_store_failing_for_a_while_holds_the_sending_then_the_load_goes_on(
+    mparticle_settings, mparticle_emulator, ltv
+):
+    control = mparticle_emulator.control
+    stored, gaps, calls = [], [], []
+
+    def flaky_store(checkpoint):
+        calls.append(checkpoint)
+        gaps.append(accepted_users(control) - (stored[-1].users if stored else 0))
+        if 2 <= len(calls) <= 4:
+            raise OSError("store unavailable")
+        stored.append(checkpoint)
+
+    with BulkSeeder(mparticle_settings, concurrency=2, on_checkpoint=flaky_store) as seeder:
+        seeder.store_retry_wait = 0.05
+        report = seeder.run(pack(encoded([user(i) for i in range(1, 2001)]), PackingLimits()))
+    assert report.users_sent == 2000
+    assert seeder.checkpoint_stats.failures == 3
+    assert stored[-1].last_row == 2000
+    # While the store failed, nothing was sent past the last stored checkpoint plus the sending slots.
+    assert max(gaps) <= 2 * 2 * 100
+
+
+def test_a_checkpoint_store_that_keeps_failing_stops_the_load_within_the_bound(
+    mparticle_settings, mparticle_emulator, ltv
+):
     def broken_store(checkpoint):
         raise OSError("store unavailable")
 
     with BulkSeeder(mparticle_settings, concurrency=2, on_checkpoint=broken_store) as seeder:
-        report = seeder.run(pack(encoded([user(i) for i in range(1, 1001)]), PackingLimits()))
-    assert report.users_sent == 1000
-    assert seeder.checkpoint_stats.failures >= 1
+        seeder.store_retry_wait = 0.01
+        with pytest.raises(MParticleError, match=r"failed 5 times in a row \(store unavailable\)"):
+            seeder.run(pack(encoded([user(i) for i in range(1, 5001)]), PackingLimits()))
+    assert seeder.checkpoint_stats.failures == 5
+    assert 0 < accepted_users(mparticle_emulator.control) <= 2 * 2 * 100
+
+
+def test_a_closed_store_channel_stops_the_load_at_once(mparticle_settings, mparticle_emulator, ltv):
+    """A task process whose supervisor died reads EOF from the socket its store goes through."""
+
+    def closed_store(checkpoint):
+        raise EOFError("Request socket closed before length")
+
+    seeder = BulkSeeder(mparticle_settings, concurrency=2, on_checkpoint=closed_store)
+    with seeder, pytest.raises(SupervisorLostError, match="channel to the supervisor is closed"):
+        seeder.run(pack(encoded([user(i) for i in range(1, 5001)]), PackingLimits()))
+    assert seeder.checkpoint_stats.failures == 1
+    assert 0 < accepted_users(mparticle_emulator.control) <= 2 * 2 * 100
+
+
+def test_a_lost_supervisor_stops_the_sending_before_the_next_request(
+    mparticle_settings, mparticle_emulator, ltv
+):
+    control = mparticle_emulator.control
+    control.set_latency(30)
+    lost_at = []
+    lock = threading.Lock()
+
+    def supervisor():
+        with lock:  # the sending threads ask at once
+            if not lost_at and accepted_users(control) >= 1000:
+                lost_at.append(len(control.journal(path="bulkcalculatedattributes", bodies=False)))
+            return "the supervising process (pid 1234) is gone" if lost_at else None
+
+    seeder = BulkSeeder(mparticle_settings, concurrency=3, supervisor=supervisor)
+    with seeder, pytest.raises(SupervisorLostError, match=r"pid 1234\) is gone\. No new request is sent"):
+        seeder.run(pack(encoded([user(i) for i in range(1, 20001)]), PackingLimits()))
+    requests = len(control.journal(path="bulkcalculatedattributes", bodies=False))
+    # Only the requests already in flight when the loss was seen (at most one per thread) were answered
+    # after it.
+    assert lost_at
+    assert requests - lost_at[0] <= 3
 
 
 def test_first_progress_comes_early_then_at_the_interval(mparticle_settings, mparticle_emulator, ltv):

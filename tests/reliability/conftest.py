@@ -30,6 +30,7 @@ KEYS = (
     "wrong_answer_cases",
     "wrong_answers_reported_success",
     "test_connection_worst_seconds",
+    "users_sent_by_orphan",
 )
 
 #: Figures measured in this session: key -> value; ``details`` -> key -> dict of supporting figures.

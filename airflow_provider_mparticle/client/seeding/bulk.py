@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import threading
 import time
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 PROPAGATION_MESSAGE = "No matching calculated attribute definition found"
 DEFAULT_MAX_USERS = 100
 DEFAULT_MAX_BYTES = 256_000
+#: Consecutive failures of the checkpoint store after which a load stops (sending waits meanwhile).
+STORE_ATTEMPTS = 5
 _log = logging.getLogger(__name__)
 
 
@@ -266,7 +269,14 @@ class BulkSeeder:
     ``checkpoint_interval`` seconds). A chunk keeps its sending slot until a stored checkpoint covers it,
     so at any moment at most ``2 x concurrency`` chunks were sent but not yet checkpointed: that is all a
     crash (even a SIGKILL) can make a resumed load send again. A slow store slows the load down rather
-    than widening that bound, and the store is never called from the sending loop.
+    than widening that bound, and the store is never called from the sending loop. A failing store keeps
+    the slots (sending waits) and is retried with backoff; after ``STORE_ATTEMPTS`` failures in a row the
+    load stops with an error rather than send past the last stored checkpoint.
+
+    **An orphaned load stops at once.** With ``supervisor`` (e.g. a :class:`ParentWatch`), the check runs
+    before every request and every retry is sent; when it reports the supervisor gone, or the store fails
+    as a closed channel does (``EOFError``, a broken pipe), no new request is started: the requests in
+    flight finish (at most ``concurrency`` of them), and :class:`SupervisorLostError` is raised.
 
     :param settings: client settings (seeding credentials).
     :param concurrency: requests in flight at once (threads; also the connection pool size).
@@ -284,7 +294,12 @@ class BulkSeeder:
     :param on_retry: also told of every transport retry (error, wait), for logging.
     :param total_users: users to send, when known (percentage and ETA).
     :param client: an existing client to use instead of building one (its pool should be >= concurrency).
+    :param supervisor: returns None while the process supervising this load lives, else why it is gone
+        (see above; None: not watched).
     """
+
+    #: Seconds before the first new try of a failed checkpoint store (doubling, at most 8 s).
+    store_retry_wait = 1.0
 
     def __init__(
         self,
@@ -302,6 +317,7 @@ class BulkSeeder:
         on_retry: RetryObserver | None = None,
         total_users: int | None = None,
         client: MParticleClient | None = None,
+        supervisor: Callable[[], str | None] | None = None,
     ) -> None:
         if concurrency < 1:
             raise MParticleConfigError("Setting 'concurrency' must be at least 1.")
@@ -315,6 +331,7 @@ class BulkSeeder:
         self.on_checkpoint = on_checkpoint
         self.checkpoint_interval = checkpoint_interval
         self.total_users = total_users
+        self.supervisor = supervisor
         self._user_on_retry = on_retry
         self._own_client = client is None
         self.client = client or MParticleClient(settings, pool_size=concurrency, on_retry=self._on_retry)
@@ -340,6 +357,8 @@ class BulkSeeder:
     # --- callbacks from the threads ---
 
     def _on_retry(self, error: BaseException, wait: float) -> None:
+        if self._stopping.is_set() or self._lost():
+            raise _Stopped()  # a retry is a new request: none once the load stops
         if isinstance(error, MParticleRateLimitError):
             self.pacer.observe_throttled(error.retry_after, error.limit_scope)
             self.pacer.hold_retry(wait)
@@ -351,6 +370,8 @@ class BulkSeeder:
             if self._stopping.is_set():
                 raise _Stopped()
             self.pacer.acquire(chunk.users)
+            if self._stopping.is_set() or self._lost():  # the pacer may have waited
+                raise _Stopped()
             try:
                 ack = self.client.seeding.seed_users(chunk.body)
             except MParticleValidationError as error:
@@ -411,8 +432,63 @@ class BulkSeeder:
             if not keep_slot:
                 self._slots.release()
 
+    def _lost(self) -> bool:
+        """Whether the supervisor is gone; the first time, the load stops and says why."""
+        if self.supervisor is None:
+            return False
+        reason = self.supervisor()
+        if reason is None:
+            return False
+        self._abort_lost(reason)
+        return True
+
+    def _abort_lost(self, reason: str) -> None:
+        with self._lock:
+            if isinstance(self._failure, SupervisorLostError):
+                return
+            stored = self._stored.last_row
+            error = SupervisorLostError(
+                f"Stopped sending: {reason}. No new request is sent; the requests in flight finish and "
+                f"this process exits. A retry of the task resumes after row {stored:,}, the last stored "
+                "checkpoint."
+            )
+            self._failure = error
+            self._stopping.set()
+        _log.error("%s", error)
+
+    def _store_failed(self, error: Exception, failures: int) -> bool:
+        """After a failed store: True to try again (after a backoff), False when the load stops."""
+        self.checkpoint_stats.failures += 1
+        if self._lost():
+            return False
+        if _channel_lost(error):
+            self._abort_lost(f"the checkpoint store's channel to the supervisor is closed ({error!r})")
+            return False
+        if self._writer_done or self._stopping.is_set():
+            _log.warning("Storing the last seeding checkpoint failed (%s).", error)
+            return False
+        if failures >= STORE_ATTEMPTS:
+            with self._lock:
+                if self._failure is None:
+                    self._failure = MParticleError(
+                        f"Storing the seeding checkpoint failed {failures} times in a row ({error}); the load "
+                        "stopped rather than send past the last stored checkpoint "
+                        f"(row {self._stored.last_row:,})."
+                    )
+                self._stopping.set()
+            return False
+        wait = min(self.store_retry_wait * 2.0 ** (failures - 1), 8.0)
+        _log.warning(
+            "Storing the seeding checkpoint failed (%s); retrying in %.0f s (sending waits meanwhile).",
+            error,
+            wait,
+        )
+        self._stopping.wait(wait)
+        return True
+
     def _write_checkpoints(self, store: Callable[[Checkpoint], None]) -> None:
         """The checkpoint thread: store the latest watermark, then release the slots it covers."""
+        failures = 0
         while True:
             with self._lock:
                 while self._checkpoint == self._stored and not self._writer_done:
@@ -423,9 +499,12 @@ class BulkSeeder:
             started = time.monotonic()
             try:
                 store(checkpoint)
-            except Exception as error:  # a store failure must not stall the load
-                self.checkpoint_stats.failures += 1
-                _log.warning("Storing the seeding checkpoint failed (%s); the load goes on.", error)
+            except Exception as error:  # the slots stay taken: sending waits for a stored checkpoint
+                failures += 1
+                if self._store_failed(error, failures):
+                    continue
+                return
+            failures = 0
             self.checkpoint_stats.observe(time.monotonic() - started)
             with self._lock:
                 covered = checkpoint.chunks - self._stored.chunks
@@ -463,6 +542,17 @@ class BulkSeeder:
             self._next_progress = now + self.progress_interval
             self.on_progress(self.progress())
 
+    def _take_slot(self) -> bool:
+        """Wait for a sending slot; False (holding none) when the load stops meanwhile."""
+        while not self._slots.acquire(timeout=0.2):
+            self._tick()
+            if self._stopping.is_set() or self._lost():
+                return False
+        if self._stopping.is_set():
+            self._slots.release()
+            return False
+        return True
+
     def run(self, chunks: Iterable[Chunk]) -> SeedingReport:
         """Send every chunk (chunk indexes must start at 0 and follow each other).
 
@@ -472,7 +562,6 @@ class BulkSeeder:
         """
         self._started = time.monotonic()
         self._next_progress = self._started + min(self.first_progress, self.progress_interval)
-        slots = self._slots
         futures: set[Future[None]] = set()
         source_error: BaseException | None = None
         writer: threading.Thread | None = None
@@ -488,10 +577,7 @@ class BulkSeeder:
         try:
             try:
                 for chunk in chunks:
-                    while not slots.acquire(timeout=0.2):
-                        self._tick()
-                    if self._stopping.is_set():
-                        slots.release()
+                    if not self._take_slot():
                         break
                     future = executor.submit(self._send, chunk)
                     futures.add(future)
@@ -504,7 +590,7 @@ class BulkSeeder:
                 source_error = error
                 self._stopping.set()
             while any(not f.done() for f in futures):
-                if self._stopping.is_set():
+                if self._stopping.is_set() or self._lost():
                     for f in futures:
                         f.cancel()
                 time.sleep(0.05)
@@ -572,3 +658,38 @@ class CheckpointStats:
 
 class _Stopped(Exception):
     """A thread saw the stop flag before sending."""
+
+
+class SupervisorLostError(MParticleError):
+    """The process that supervises this load is gone: the load stopped sending at once.
+
+    An orphaned load keeps nobody informed: its supervisor no longer heartbeats, so the scheduler retries
+    the task elsewhere, and every request the orphan sends from then on is sent twice.
+    """
+
+
+class ParentWatch:
+    """Tells whether the process that started this one is still there: its parent pid has not changed.
+
+    Under Airflow's Task SDK the task process is a child of its supervisor (which heartbeats and stores
+    checkpoints for it); when the supervisor dies, however the worker was killed, the task process is
+    re-parented (to init or a subreaper) and ``os.getppid()`` changes. One system call per check: cheap
+    enough before every request. A process started by init itself (parent pid 1) has nothing to watch.
+    """
+
+    def __init__(self) -> None:
+        self.parent = os.getppid()
+
+    def __call__(self) -> str | None:
+        """None while the parent lives; else why the load must stop."""
+        if self.parent <= 1:
+            return None
+        now = os.getppid()
+        if now == self.parent:
+            return None
+        return f"the supervising process (pid {self.parent}) is gone: this process now has parent pid {now}"
+
+
+def _channel_lost(error: BaseException) -> bool:
+    """Whether a store failure says the channel to the supervisor is closed (not a transient error)."""
+    return isinstance(error, EOFError | BrokenPipeError | ConnectionResetError | ConnectionAbortedError)

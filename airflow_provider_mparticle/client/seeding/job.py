@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mparticle.client.core.errors import MParticleError
 from airflow_provider_mparticle.client.core.messages import encode_json
-from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, encode_user, pack
+from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, ParentWatch, encode_user, pack
 from airflow_provider_mparticle.client.seeding.mapping import SeedRowError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Callable, Iterator, Mapping
 
     from airflow_provider_mparticle.client.core.config import ClientSettings
     from airflow_provider_mparticle.client.seeding.bulk import Checkpoint, PackingLimits, SeedingProgress
@@ -66,6 +66,11 @@ class SeedJob:
     :param store: the checkpoint store (None: no resume, no checkpoint).
     :param checkpoint_key: the key of the checkpoint in the store.
     :param log: where progress and decisions are logged.
+    :param watch_parent: stop sending at once when the process that started this one is gone (a
+        :class:`~airflow_provider_mparticle.client.seeding.bulk.ParentWatch` taken when the load starts:
+        under Airflow, the task's supervisor).
+    :param supervisor: another check of the supervisor, used instead (returns None while it lives, else
+        why it is gone).
     """
 
     def __init__(
@@ -87,6 +92,8 @@ class SeedJob:
         store: CheckpointStore | None = None,
         checkpoint_key: str = "mparticle_seed_checkpoint",
         log: logging.Logger | Any = None,
+        watch_parent: bool = True,
+        supervisor: Callable[[], str | None] | None = None,
     ) -> None:
         self.settings = settings
         self.mapping = mapping
@@ -104,6 +111,8 @@ class SeedJob:
         self.store = store
         self.checkpoint_key = checkpoint_key
         self.log = log or logging.getLogger(__name__)
+        self.watch_parent = watch_parent
+        self.supervisor = supervisor
         self._seeder: BulkSeeder | None = None
 
     def job_key(self) -> str | None:
@@ -194,6 +203,7 @@ class SeedJob:
     def run(self) -> dict[str, Any]:
         """Run the load; returns the summary (users sent, requests, retries, rejected rows, duration...)."""
         started = time.monotonic()
+        supervisor = self.supervisor or (ParentWatch() if self.watch_parent else None)
         job = self.job_key()
         resumed = self._resume_point(job)
         skip = int(resumed.get("last_row") or 0)
@@ -292,6 +302,7 @@ class SeedJob:
             checkpoint_interval=self.checkpoint_interval,
             on_retry=self._log_retry,
             total_users=to_send,
+            supervisor=supervisor,
         )
         self._seeder = seeder
         try:
