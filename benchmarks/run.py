@@ -9,10 +9,11 @@ BENCHMARKS = {
     "seeding": "benchmarks.seeding",
     "import_time": "benchmarks.import_time",
     "triggers": "benchmarks.triggers",
+    "seeding_e2e": "benchmarks.seeding_e2e",
     # Only the shards and client-CPU part of "seeding" (which runs it too): for iterating on pacing.
     "seeding_scale": "benchmarks.seeding_scale",
 }
-DEFAULT = ["seeding", "import_time", "triggers"]
+DEFAULT = ["seeding", "seeding_e2e", "import_time", "triggers"]
 
 
 def main(argv: list[str] | None = None) -> int:

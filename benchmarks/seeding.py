@@ -260,6 +260,18 @@ def child(rows: int) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
+def child_result(args: list[str], env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run ``python -m *args`` and return the JSON of its last ``RESULT`` line."""
+    result = subprocess.run(
+        [sys.executable, "-m", *args], env=env, capture_output=True, text=True, check=False
+    )
+    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
+    if result.returncode != 0 or not lines:
+        raise RuntimeError(f"child {' '.join(args)} failed: {result.stderr[-3000:]}")
+    out: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    return out
+
+
 def memory(emulator: Emulator, db: pathlib.Path, rows: int) -> dict[str, Any]:
     emulator.fresh()
     env = {
@@ -267,17 +279,7 @@ def memory(emulator: Emulator, db: pathlib.Path, rows: int) -> dict[str, Any]:
         "AIRFLOW_CONN_MPARTICLE_DEFAULT": emulator.connection_json(),
         "AIRFLOW_CONN_BENCH_DB": json.dumps({"conn_type": "sqlite", "host": str(db)}),
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.seeding", "--child", str(rows)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"memory child failed: {result.stderr[-3000:]}")
-    out: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    out = child_result(["benchmarks.seeding", "--child", str(rows)], env)
     out["stored_users"] = emulator.control.seeds_digest("LTV")["users"]
     return out
 

@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any
 
-from benchmarks.seeding import LATENCY_MS, RATE_LIMIT, RESULTS, Emulator, user
+from benchmarks.seeding import LATENCY_MS, RATE_LIMIT, RESULTS, Emulator, child_result, user
 
 SHARD_COUNTS = (1, 2, 4, 8, 16)
 SHARD_USERS = 25_000
@@ -201,16 +201,7 @@ def cpu_child(url: str, users: int) -> None:
 def client_cpu(emulator: Emulator) -> dict[str, Any]:
     emulator.fresh()
     emulator.control.set_latency(0)
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.seeding_scale", "--cpu", emulator.url, str(CPU_USERS)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    lines = [line for line in result.stdout.splitlines() if line.startswith("RESULT ")]
-    if result.returncode != 0 or not lines:
-        raise RuntimeError(f"the CPU child failed: {result.stderr[-3000:]}")
-    out: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    out = child_result(["benchmarks.seeding_scale", "--cpu", emulator.url, str(CPU_USERS)])
     out["ratio_to_json_encode"] = round(out["client_cpu_us_per_user"] / out["json_encode_cpu_us_per_user"], 2)
     print(f"  client CPU at zero latency: {out}")
     return out

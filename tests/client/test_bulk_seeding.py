@@ -265,3 +265,52 @@ def test_first_progress_comes_early_then_at_the_interval(mparticle_settings, mpa
     assert 0 < progress[0].users_sent < 2000
     assert progress[0].elapsed < 2
     assert progress[1].users_sent == 2000
+
+
+class _Text(str):
+    """A str subclass, as some database drivers return."""
+
+
+AWKWARD_VALUES = [
+    0.1,
+    1e16,
+    1e-7,
+    -0.0,
+    2**63 - 1,
+    2**64 + 1,  # beyond orjson's 64 bits: goes through json.dumps
+    'naïve 東京 \u2028 "quoted" \\ \x00',
+    _Text("subclass"),
+    {"nested": [1, 2.5, None, True, False, {"k": "v"}]},
+]
+
+
+@pytest.mark.parametrize("value", AWKWARD_VALUES, ids=repr)
+def test_encoded_user_is_the_json_of_json_dumps(value):
+    u = user(1, value=value)
+    encoded_user = encode_user(u, 1, PackingLimits())
+    assert json.loads(encoded_user) == json.loads(json.dumps(u))
+    # Compact UTF-8 like json.dumps(separators=(",", ":"), ensure_ascii=False): the same byte count
+    # for the size limit, except where a number is spelled differently (1e16 for 1e+16).
+    stdlib = json.dumps(u, separators=(",", ":"), ensure_ascii=False).encode()
+    if not isinstance(value, float):
+        assert encoded_user == stdlib
+
+
+def test_non_string_keys_and_datetimes_keep_json_dumps_behaviour():
+    from airflow_provider_mparticle.client.core.messages import encode_json
+
+    assert json.loads(encode_json({1: "a", "b": 2})) == json.loads(json.dumps({1: "a", "b": 2}))
+    import datetime as dt
+
+    with pytest.raises(TypeError):
+        encode_json({"when": dt.datetime(2026, 1, 1)})
+
+
+def test_the_bodies_stored_are_the_json_of_json_dumps(mparticle_settings, mparticle_emulator, ltv):
+    users = [
+        user(i, value=v) for i, v in enumerate([v for v in AWKWARD_VALUES if isinstance(v, int | float)], 1)
+    ]
+    with BulkSeeder(mparticle_settings, concurrency=1) as seeder:
+        seeder.run(pack(encoded(users), PackingLimits(max_users=2)))
+    bodies = [e["body"] for e in mparticle_emulator.control.journal(path="bulkcalculatedattributes")]
+    assert [u for body in bodies for u in body] == json.loads(json.dumps(users))

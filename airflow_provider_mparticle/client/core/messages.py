@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 from urllib.parse import quote
 
+import orjson
+
 from airflow_provider_mparticle.client.core.errors import MParticleConfigError
 
 if TYPE_CHECKING:
@@ -106,9 +108,24 @@ class Call(Generic[T]):
     parse: Callable[[ApiResponse], T]
 
 
+# Types orjson would encode on its own where json.dumps refuses or encodes otherwise: they go to json.dumps.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
+
 def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON, the encoding used for every body (and so for size limits)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """Compact UTF-8 JSON, the encoding used for every body (and so for size limits).
+
+    The same JSON as ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``, key order
+    included, through orjson (numbers may be spelled differently: ``1e16`` for ``1e+16``); what orjson
+    does not take as plain JSON types (subclasses, integers beyond 64 bits, non-string keys, datetimes)
+    goes through ``json.dumps``, which encodes or refuses it as before.
+    """
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def check_id(value: Any, what: str) -> str:

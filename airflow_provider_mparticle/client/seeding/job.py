@@ -145,15 +145,15 @@ class SeedJob:
         return {}
 
     def _row(
-        self, row: Mapping[str, Any], row_number: int
+        self, row: Mapping[str, Any], row_number: int, identity: bool = True
     ) -> tuple[bytes | None, SeedRowError | None, bytes]:
-        """(encoded user, error) of a row, and the identity it adds to the prefix digest."""
+        """(encoded user, error) of a row, and the identity it adds to the prefix digest (when asked)."""
         try:
             user = self.mapping.build(row, row_number)
             encoded = encode_user(user, row_number, self.limits)
         except SeedRowError as error:
             return None, error, _INVALID
-        return encoded, None, encode_json([user.get("mpid"), user.get("identities")])
+        return encoded, None, encode_json([user.get("mpid"), user.get("identities")]) if identity else b""
 
     def _validate(self, rejects: _Rejects, skip_through: int, expected: bytes) -> _Scan:
         """The validation pass; raises when rows are invalid under ``fail``."""
@@ -164,7 +164,7 @@ class SeedJob:
         self.log.info("Validating every row before sending anything...")
         for row_number, row in enumerate(self.source.rows(), start=1):
             scan.rows = row_number
-            _, error, identity = self._row(row, row_number)
+            _, error, identity = self._row(row, row_number, row_number <= skip_through)
             if row_number <= skip_through:
                 mark = digest.add(identity)
                 if row_number == skip_through:
