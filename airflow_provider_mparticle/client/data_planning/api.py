@@ -28,19 +28,13 @@ from airflow_provider_mparticle.client.core.messages import (
     path_segment,
 )
 from airflow_provider_mparticle.client.data_planning.documents import (
-    MATCH_TYPES,
-    READ_ONLY_DOCUMENT_FIELDS,
-    UNSUPPORTED_SCHEMA_KEYWORDS,
     ActivatedEnvironment,
     DataPlanDocumentError,
     PlanDocument,
     PlannedVersion,
-    check_plan_id,
     check_version_document,
     check_version_number,
-    document_changes,
     load_plan_document,
-    match_key,
     request_document,
     version_changes,
 )
@@ -48,9 +42,6 @@ from airflow_provider_mparticle.client.data_planning.models import (
     BatchValidationResult,
     DataPlan,
     DataPlanVersion,
-    EventValidationResult,
-    ValidationIssue,
-    describe_match,
 )
 from airflow_provider_mparticle.client.plans import DRAFT, LIVE, ChangePlan, Comparison
 
@@ -61,31 +52,10 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 __all__ = [
-    "MATCH_TYPES",
-    "READ_ONLY_DOCUMENT_FIELDS",
-    "UNSUPPORTED_SCHEMA_KEYWORDS",
-    "ActivatedEnvironment",
     "AsyncDataPlanningApi",
-    "BatchValidationResult",
-    "DataPlan",
-    "DataPlanDocumentError",
-    "DataPlanVersion",
     "DataPlanningApi",
     "DataPlanningCalls",
-    "EventValidationResult",
-    "PlanDocument",
-    "PlannedVersion",
-    "ValidationIssue",
-    "check_plan_id",
-    "check_version_document",
-    "check_version_number",
-    "describe_match",
-    "document_changes",
-    "load_plan_document",
-    "match_key",
     "plan_data_plan",
-    "request_document",
-    "version_changes",
 ]
 
 

@@ -1,5 +1,5 @@
 """Data Planning API: the typed answers (data plans, plan versions, event-batch validation results), read
-strictly. Pure data: the calls are in :mod:`.api`, the plans-as-code logic in :mod:`.documents`.
+strictly. Pure data: the calls are in :mod:`~airflow_provider_mparticle.client.data_planning.api`, the plans-as-code logic in :mod:`~airflow_provider_mparticle.client.data_planning.documents`.
 """
 
 from __future__ import annotations

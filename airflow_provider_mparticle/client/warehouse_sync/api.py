@@ -26,27 +26,13 @@ from airflow_provider_mparticle.client.core.messages import (
     path_segment,
 )
 from airflow_provider_mparticle.client.warehouse_sync.models import (
-    ALREADY_IN_PROGRESS,
-    FAILURE_RUN_STATUSES,
-    PIPELINE_STATUSES,
-    READ_ONLY_FIELDS,
-    RUN_STATUSES,
-    SUCCESS_RUN_STATUSES,
-    TERMINAL_RUN_STATUSES,
     DataModel,
-    KillPolicy,
     Pipeline,
     PipelineReport,
     PipelineRun,
-    PipelineRunStatus,
-    PipelineStatus,
     RunsPage,
-    TriggerIntent,
     TriggerResult,
     WarehouseConnection,
-    is_already_in_progress,
-    parse_run_id,
-    run_started_by,
 )
 
 if TYPE_CHECKING:
@@ -54,30 +40,9 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.core.transport import AsyncTransport, SyncTransport
 
 __all__ = [
-    "ALREADY_IN_PROGRESS",
-    "FAILURE_RUN_STATUSES",
-    "PIPELINE_STATUSES",
-    "READ_ONLY_FIELDS",
-    "RUN_STATUSES",
-    "SUCCESS_RUN_STATUSES",
-    "TERMINAL_RUN_STATUSES",
     "AsyncWarehouseSyncApi",
-    "DataModel",
-    "KillPolicy",
-    "Pipeline",
-    "PipelineReport",
-    "PipelineRun",
-    "PipelineRunStatus",
-    "PipelineStatus",
-    "RunsPage",
-    "TriggerIntent",
-    "TriggerResult",
-    "WarehouseConnection",
     "WarehouseSyncApi",
     "WarehouseSyncCalls",
-    "is_already_in_progress",
-    "parse_run_id",
-    "run_started_by",
 ]
 
 _SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
