@@ -325,9 +325,9 @@ def role(pid: int, main: int) -> str:
         return "pool process running a Task SDK supervisor"
     if "ForkPoolWorker" in title:
         return "idle pool process"
-    if title == process_title(main).strip():
-        # multiprocessing children of ``airflow celery worker``: its stale bundle cleanup (and the log
-        # server, skipped here)
+    if "celery worker" in title:
+        # A multiprocessing child of ``airflow celery worker`` keeps its command line (Celery retitles
+        # the main process): the stale bundle cleanup (and the log server, skipped here).
         return "helper process of the worker (stale bundle cleanup)"
     return title[:60] or "?"
 
@@ -420,6 +420,10 @@ def seed_run(deployment: CeleryDeployment, deadline: float, kill: str | None) ->
             n for t, n in figures["per_shard"][k] if killed["killed_at"] <= t < epoch(tis[k]["start_date"])
         )
         for k in lost
+    }
+    # The heartbeat timeout, its detection interval, the dag-processor's failure callback, retry_delay.
+    out["retry_started_after_seconds"] = {
+        k: round(epoch(tis[k]["start_date"]) - killed["killed_at"], 1) for k in lost
     }
     out["resent"] = sum(max(0, n) for n in out["resent_per_shard"].values())
     out["bound"] = RESEND_BOUND_PER_SHARD * len(lost)
@@ -644,6 +648,8 @@ def main() -> int:
             {**plain, "users": USERS, "shards": SHARDS, "limit_users_per_second": LIMIT,
              "component": component, "command": COMMAND},
         )  # fmt: skip
+        record_reliability("celery_seed_429_share", plain["429_share"], {"requests": plain["requests"]})
+        record_reliability("celery_seed_users_lost", plain["missing"], {"users": USERS, "command": COMMAND})
 
         losses = {}
         for kill in LOSSES:
@@ -666,6 +672,11 @@ def main() -> int:
              "bound_per_lost_shard": RESEND_BOUND_PER_SHARD, "users": USERS, "shards": SHARDS,
              "component": component, "command": COMMAND},
         )  # fmt: skip
+        record_reliability(
+            "celery_users_resent_after_worker_loss_bound",
+            worst["bound"],
+            {"lost_shards": len(worst["lost_shards"]), "per_lost_shard": "2 x concurrency (8) x 100 users"},
+        )
 
         waits = waits_run(deployment, deadline)
         log(f"triggerer lost: {waits}")
