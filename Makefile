@@ -62,7 +62,7 @@ test-airflow: $(STAMP)
 # The Airflow-facing tests on Airflow 3.2.2, the lowest version pyproject allows (lint and types do not
 # depend on it). Its own Airflow home: the metadata DB schema differs between Airflow versions.
 test-lowest:
-	$(MAKE) pytest VENV=$(LOWEST_VENV) CONSTRAINTS=$(LOWEST_CONSTRAINTS) EXTRAS=test,e2e,openlineage \
+	$(MAKE) pytest VENV=$(LOWEST_VENV) CONSTRAINTS=$(LOWEST_CONSTRAINTS) EXTRAS=test,e2e,celery,openlineage \
 		AIRFLOW_HOME=$(CURDIR)/.airflow-3.2 PYTEST_ARGS="$(AIRFLOW_FACING)"
 
 # Regenerate constraints-3.2.txt after constraints.txt changed: the same pins, except Airflow 3.2.2 and
@@ -75,7 +75,7 @@ lowest-constraints: $(STAMP)
 	# svcs 26.2 breaks Airflow 3.2's in-process execution API (dag.test(): no 'svcs_registry').
 	echo 'svcs==26.1.0' >> .venv-constraints/base.txt
 	.venv-constraints/bin/python -m pip install --quiet -c .venv-constraints/base.txt \
-		'apache-airflow==3.2.2' -e '.[test,e2e,openlineage]'
+		'apache-airflow==3.2.2' -e '.[test,e2e,celery,openlineage]'
 	.venv-constraints/bin/python -m pip freeze --exclude-editable | LC_ALL=C sort -f > $(LOWEST_CONSTRAINTS)
 	rm -rf .venv-constraints
 
