@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_error
+from airflow_provider_mparticle.hooks.base import BaseApiClientHook, connection_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -50,7 +50,7 @@ def settings_from_connection(conn: Connection, *, name_connection: bool = True) 
         raise connection_error(conn, error, name_connection) from None
 
 
-class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
+class MParticleHook(BaseApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
     """Interact with mParticle: hands out configured sync and async clients for one workspace.
 
     The connection holds the workspace API key and secret (login / password, for seeding) and, in its

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
-    from airflow_provider_mparticle.hooks.base import ApiClientHook
+    from airflow_provider_mparticle.hooks.base import BaseApiClientHook
 
-HookT = TypeVar("HookT", bound="ApiClientHook[Any, Any, Any]")
+HookT = TypeVar("HookT", bound="BaseApiClientHook[Any, Any, Any]")
 
 
 class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
@@ -36,7 +36,7 @@ class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
     """
 
     #: the hook that turns the sensor's connection into clients
-    hook_class: ClassVar[type[ApiClientHook[Any, Any, Any]]]
+    hook_class: ClassVar[type[BaseApiClientHook[Any, Any, Any]]]
     #: raised for ``failed`` events (an ``AirflowFailException``, so that ``soft_fail`` skips)
     failure_class: ClassVar[type[AirflowFailException]] = MParticleTaskFailure
     #: payload keys a success event must carry; checked on resume
