@@ -85,6 +85,8 @@ class RecordingTaskInstance:
 
     def __init__(self):
         self.xcom: dict = {}
+        self.stats_tags: dict = {}  # read by ResumableJobMixin
+        self.try_number = 1
 
     def xcom_push(self, key, value):
         self.xcom[key] = value

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 # airflow.sdk's on Airflow 3.3+; below 3.3 common.compat's stand-in, which triggers a new run on every
 # try (there is no task_state_store to reconnect from).
@@ -50,7 +50,13 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     :param attach_if_running: when the pipeline already has a run in progress, wait for that run instead
         of failing with mParticle's "Pipeline X is already in progress.".
     :param max_failed_records: fail the task when a successful run reports more failed records than this.
-    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``). The worker
+        triggers the run (one token, one call; a retry that reconnects reads the stored run's status
+        instead) and defers at once: the wait adds no call on the worker, the trigger's first poll is the
+        first check of the run.
+    :param check_before_defer: with ``deferrable``, read the run's status once on the worker before
+        deferring (one more call, two when the run has failed; the token is the trigger's), so that a run
+        already finished needs no trip through the triggerer.
     :param poll_interval: seconds between status checks.
     :param wait_timeout: seconds to wait for the run; then the task fails (a retry reconnects to the run).
     :param durable: remember the run id across retries (``ResumableJobMixin``).
@@ -74,6 +80,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         attach_if_running: bool = True,
         max_failed_records: int | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        check_before_defer: bool = False,
         poll_interval: float = 60.0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_kill: str = "detach",
@@ -94,6 +101,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         self.attach_if_running = attach_if_running
         self.max_failed_records = max_failed_records
         self.deferrable = deferrable
+        self.check_before_defer = check_before_defer
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
         self._client: MParticleClient | None = None
@@ -240,25 +248,15 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         """Wait for the run: here (poll) or in the triggerer (deferrable). Returns the task's result."""
         api = self.client.warehouse_sync
         self._run_id = external_id
+        deadline = time.time() + self.wait_timeout
+        if self.wait_for_completion and self.deferrable and not self.check_before_defer:
+            self._defer(external_id, deadline)  # no call: the trigger's first poll is the first check
         run = api.run(self.pipeline_id, external_id)
         if not self.wait_for_completion:
             self._result = run.result()
             return self._result
-        deadline = time.time() + self.wait_timeout
         if self.deferrable and not run.is_terminal:
-            from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
-
-            self.defer(
-                trigger=MParticlePipelineRunTrigger(
-                    pipeline_id=self.pipeline_id,
-                    run_id=external_id,
-                    mparticle_conn_id=self.mparticle_conn_id,
-                    deadline=deadline,
-                    poll_interval=self.poll_interval,
-                    kill_policy=self.kill_policy,
-                ),
-                method_name="execute_complete",
-            )
+            self._defer(external_id, deadline)
         while not run.is_terminal:
             remaining = deadline - time.time()
             if remaining <= 0:
@@ -271,6 +269,21 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             run = api.run(self.pipeline_id, external_id)
         self._result = self._finish(run)
         return self._result
+
+    def _defer(self, run_id: int | str, deadline: float) -> NoReturn:
+        from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
+
+        self.defer(
+            trigger=MParticlePipelineRunTrigger(
+                pipeline_id=self.pipeline_id,
+                run_id=run_id,
+                mparticle_conn_id=self.mparticle_conn_id,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                kill_policy=self.kill_policy,
+            ),
+            method_name="execute_complete",
+        )
 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         if self._result is not None and self._result.get("run_id") == external_id:

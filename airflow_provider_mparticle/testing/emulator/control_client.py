@@ -75,9 +75,16 @@ class EmulatorControl:
         self._call("POST", "/tokens/expire")
 
     def journal(
-        self, path: str | None = None, method: str | None = None, bodies: bool = True
+        self, path: str | None = None, method: str | None = None, bodies: bool = True, since: int = 0
     ) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"bodies": bodies}
+        """The requests received (oldest first), optionally filtered.
+
+        :param path: keep requests whose path contains this.
+        :param method: keep requests of this HTTP method.
+        :param bodies: include the (masked) request bodies.
+        :param since: keep requests after this sequence number (``stats()["requests"]`` taken earlier).
+        """
+        params: dict[str, Any] = {"bodies": bodies, "since": since}
         if path:
             params["path"] = path
         if method:
