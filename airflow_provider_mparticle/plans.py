@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_mparticle.client.plans import ChangeMode, ChangePlan
+    from airflow_provider_mparticle.client.plans import ChangeMode, Plan
 
 # XCom key of the plan (as JSON), pushed in every mode.
 PLAN_XCOM_KEY = "change_plan"
@@ -35,7 +35,7 @@ def parse_mode(value: Any) -> ChangeMode:
         raise MParticleTaskFailure(str(error)) from error
 
 
-def publish_plan(context: Context | dict[str, Any], plan: ChangePlan) -> None:
+def publish_plan(context: Context | dict[str, Any], plan: Plan) -> None:
     """Push the plan to XCom (``change_plan``) when there is a task instance to push to.
 
     :param context: the task's context.
@@ -46,7 +46,7 @@ def publish_plan(context: Context | dict[str, Any], plan: ChangePlan) -> None:
         ti.xcom_push(key=PLAN_XCOM_KEY, value=plan.as_dict())
 
 
-def finish_without_apply(log: Any, plan: ChangePlan, mode: ChangeMode) -> dict[str, Any]:
+def finish_without_apply(log: Any, plan: Plan, mode: ChangeMode) -> dict[str, Any]:
     """Log the plan; in ``check`` mode fail when live differs from code. Returns the plan as JSON.
 
     :param log: the operator's logger.
