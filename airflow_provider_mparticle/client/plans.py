@@ -69,7 +69,7 @@ def json_diff(before: Any, after: Any, before_label: str, after_label: str = "co
 
 class Plan(Protocol):
     """What the shared plan / check handling needs of a plan: a :class:`ChangePlan` or a plan of many
-    objects (e.g. :class:`~airflow_provider_mparticle.client.warehouse_sync_documents.WarehouseSyncPlan`)."""
+    objects (e.g. :class:`~airflow_provider_mparticle.client.warehouse_sync.documents.WarehouseSyncPlan`)."""
 
     @property
     def live_differs(self) -> bool: ...

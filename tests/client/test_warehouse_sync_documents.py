@@ -8,7 +8,7 @@ import pathlib
 import pytest
 import yaml
 
-from airflow_provider_mparticle.client.warehouse_sync_documents import (
+from airflow_provider_mparticle.client.warehouse_sync.documents import (
     SCHEMA_PATH,
     WarehouseSyncDocumentError,
     load_document,

@@ -26,7 +26,7 @@ import pathlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.client.errors import MParticleError
+from airflow_provider_mparticle.client.core.errors import MParticleError
 from airflow_provider_mparticle.client.plans import LIVE, ChangePlan, Comparison, json_diff
 
 if TYPE_CHECKING:
