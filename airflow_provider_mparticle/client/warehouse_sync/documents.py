@@ -32,7 +32,7 @@ from airflow_provider_mparticle.client.plans import LIVE, ChangePlan, Comparison
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-SCHEMA_PATH = pathlib.Path(__file__).resolve().parents[1] / "schemas" / "warehouse_sync.schema.json"
+SCHEMA_PATH = pathlib.Path(__file__).resolve().parents[2] / "schemas" / "warehouse_sync.schema.json"
 CONNECTION, DATA_MODEL, PIPELINE = "connection", "data model", "pipeline"
 # The file's sections, in dependency order (apply creates in this order, prune deletes in reverse).
 SECTIONS = {"connections": CONNECTION, "data_models": DATA_MODEL, "pipelines": PIPELINE}
@@ -437,7 +437,8 @@ class ResourceChange:
     def request_body(self) -> dict[str, Any]:
         """What a create / update sends (no secret): the file's body, plus the computed fields it leaves
         out as they are live (a PUT replaces the whole object)."""
-        assert self.spec is not None
+        if self.spec is None:
+            raise MParticleError(f"{self.plan.subject} is not in the file: there is nothing to send.")
         body = dict(self.spec.body)
         if self.live_body is None:
             return body
@@ -480,6 +481,7 @@ def plan_resource(
     kind: str | None = None,
     prune: bool = False,
     running: bool = False,
+    used_by_running: Iterable[str] = (),
 ) -> ResourceChange:
     """What an apply would do to one object.
 
@@ -488,19 +490,23 @@ def plan_resource(
     :param kind: the kind, when ``spec`` is None.
     :param prune: whether objects absent from the file are deleted.
     :param running: whether the pipeline has a run in flight.
+    :param used_by_running: the running pipelines that use this connection or data model: it is not
+        changed under them either.
     """
     kind = spec.kind if spec is not None else str(kind)
     item_id = spec.id if spec is not None else str((live or {}).get("id"))
     subject = spec.subject if spec is not None else f"{kind} id {item_id} (not in the file)"
+    users = sorted(used_by_running)
     warnings: tuple[str, ...] = (f"{kind} {item_id} is running now",) if running else ()
+    if users:
+        warnings = (f"{kind} {item_id} is used by running pipeline(s) {', '.join(users)}",)
+    blocked = running or bool(users)
     live_doc = _masked(kind, live)
     if spec is None:
         change = DELETE if prune else ABSENT
         lines = tuple(json_diff(live_doc, None, "live", "file"))
         comparison = Comparison(LIVE, f"{kind} {item_id}", lines)
-        refusal = (
-            f"{kind} {item_id} is running; a running pipeline is never deleted" if running and prune else None
-        )
+        refusal = _running_refusal(kind, item_id, users, "deleted") if blocked and prune else None
         writes: tuple[str, ...] = (f"delete {kind} {item_id}",) if prune else ()
         note = () if prune else ("present live but absent from the file: kept (prune=True deletes it)",)
         plan = ChangePlan(
@@ -525,14 +531,20 @@ def plan_resource(
     if not fields:
         plan = ChangePlan(subject, "none", (), (comparison,), warnings=warnings)
         return ResourceChange(kind, spec.key, item_id, NO_CHANGE, plan, spec=spec, live_body=live_doc)
-    refusal = (
-        f"pipeline {item_id} is running; a running pipeline is never updated mid-run" if running else None
-    )
+    refusal = _running_refusal(kind, item_id, users, "updated") if blocked else None
     writes = tuple(f.text() for f in fields)
     plan = ChangePlan(subject, UPDATE, writes, (comparison,), refusal, warnings)
     return ResourceChange(
         kind, spec.key, item_id, UPDATE, plan, fields, spec=spec, live_body=live_doc, running=running
     )
+
+
+def _running_refusal(kind: str, item_id: str, users: list[str], doing: str) -> str:
+    if users:
+        return (
+            f"{kind} {item_id} is used by running pipeline(s) {', '.join(users)}; it is not {doing} mid-run"
+        )
+    return f"pipeline {item_id} is running; a running pipeline is never {doing} mid-run"
 
 
 def _unflat(flat: Mapping[str, Any]) -> dict[str, Any]:
@@ -628,9 +640,15 @@ def plan_document(
     :param document: the checked file.
     :param live: kind -> the live objects (the API's bodies) of that kind.
     :param prune: delete what the file no longer lists.
-    :param running: ids of the pipelines running now.
+    :param running: ids of the pipelines running now: neither they nor the connections and data models
+        they use are updated or deleted (the plan's refusals say so).
     """
     running = set(running)
+    users: dict[tuple[str, str], set[str]] = {}
+    for pipeline in live.get(PIPELINE, ()):
+        if str(pipeline.get("id")) in running:
+            for kind, name in ((CONNECTION, "connection_id"), (DATA_MODEL, "data_model_id")):
+                users.setdefault((kind, str(pipeline.get(name))), set()).add(str(pipeline.get("id")))
     changes: list[ResourceChange] = []
     leftovers: list[ResourceChange] = []
     for kind in SECTIONS.values():
@@ -639,11 +657,23 @@ def plan_document(
         for spec in document.of_kind(kind):
             listed.add(spec.id)
             is_running = kind == PIPELINE and spec.id in running
-            changes.append(plan_resource(spec, held.get(spec.id), running=is_running))
+            changes.append(
+                plan_resource(
+                    spec,
+                    held.get(spec.id),
+                    running=is_running,
+                    used_by_running=users.get((kind, spec.id), ()),
+                )
+            )
         for item_id, item in sorted(held.items()):
             if item_id not in listed and document.owns(item_id):
                 is_running = kind == PIPELINE and item_id in running
-                leftovers.append(plan_resource(None, item, kind=kind, prune=prune, running=is_running))
+                blocked = users.get((kind, item_id), ())
+                leftovers.append(
+                    plan_resource(
+                        None, item, kind=kind, prune=prune, running=is_running, used_by_running=blocked
+                    )
+                )
     return WarehouseSyncPlan(document.source, (*changes, *reversed(leftovers)))
 
 
