@@ -162,3 +162,16 @@ def test_a_refusal_part_way_names_the_object_and_what_was_written_before(client,
         "Written before this: connection snowflake-main (acme-snowflake-main): created; "
         "data model open-tickets (acme-open-tickets): created."
     )
+
+
+def test_no_answer_after_the_retries_is_retryable_and_the_next_apply_goes_on(client, mparticle_emulator):
+    control = mparticle_emulator.control
+    control.add_fault(path="data-pipelines", method="POST", drop=True)
+    with pytest.raises(WarehouseSyncApplyError) as caught:
+        apply(client.warehouse_sync)
+    assert caught.value.retryable
+    assert str(caught.value).startswith(
+        "Could not write pipeline 'open-tickets-sync' (id acme-open-tickets-sync)"
+    )
+    control.clear_faults()
+    assert apply(client.warehouse_sync) == ["unchanged", "unchanged", "created"]

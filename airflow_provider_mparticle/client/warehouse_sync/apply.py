@@ -23,6 +23,7 @@ from airflow_provider_mparticle.client.core.errors import (
     MParticleAPIError,
     MParticleError,
     MParticleNotFoundError,
+    MParticleTransportError,
 )
 from airflow_provider_mparticle.client.warehouse_sync.documents import (
     CONNECTION,
@@ -186,9 +187,10 @@ def apply_plan(
                 retryable=error.status_code >= 500 or error.status_code == 429,
             ) from error
         except MParticleError as error:
-            raise WarehouseSyncApplyError(
-                f"Could not write {change.plan.subject}: {error}", written()
-            ) from error
+            # No answer after the client's retries: trying again later is safe (ids are the file's).
+            retryable = isinstance(error, MParticleTransportError)
+            message = f"Could not write {change.plan.subject}: {error}"
+            raise WarehouseSyncApplyError(message, written(), retryable) from error
         applied.append(AppliedChange(change.kind, change.key, change.id, outcome))
         log(f"{change.plan.subject}: {outcome}" + "".join(f"\n  {w}" for w in change.plan.writes))
     return applied
