@@ -251,3 +251,40 @@ def test_prune_never_deletes_a_running_pipeline(
     with pytest.raises(AirflowException, match="never deleted mid-run"):
         ensure(task_context, file=only_models, prune=True)
     assert {p.id for p in client.warehouse_sync.list_pipelines()} == {PIPELINE, "example-pipeline"}
+
+
+BIGQUERY = """version: 1
+id_prefix: "bq-"
+connections:
+  warehouse:
+    name: BigQuery (analytics)
+    service_provider: BigQuery
+    config:
+      region: us-east1
+      project_id: my-gcp-project
+      dataset_id: analytics
+      service_account_id: mparticle@my-gcp-project.iam.gserviceaccount.com
+    credentials:
+      airflow_conn_id: bigquery_mparticle
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "password", "expected"),
+    [
+        ({"keyfile_dict": {"type": "service_account", "private_key": "k1"}}, None, '{"type": "service_account", "private_key": "k1"}'),
+        ({"service_account_key": '{"private_key": "k2"}'}, "ignored", '{"private_key": "k2"}'),
+        ({}, '{"private_key": "k3"}', '{"private_key": "k3"}'),
+    ],
+)  # fmt: skip
+def test_a_bigquery_key_comes_from_the_connection_extra_or_its_password(
+    mparticle_conn_id, mparticle_emulator, task_context, tmp_path, monkeypatch, extra, password, expected
+):
+    conn = {"conn_type": "generic", "extra": extra, **({"password": password} if password else {})}
+    monkeypatch.setenv("AIRFLOW_CONN_BIGQUERY_MPARTICLE", json.dumps(conn))
+    file = tmp_path / "bq.yaml"
+    file.write_text(BIGQUERY)
+    ensure(task_context, file=file)
+    stored = mparticle_emulator.state.backends["warehouse_sync"].connections["bq-warehouse"]
+    assert stored.body["config"]["service_account_key"] == expected
+    assert "private_key" not in json.dumps(task_context["ti"].xcom)
