@@ -469,7 +469,8 @@ class MParticleEnsureWarehouseSyncOperator(BaseOperator):
     from the Airflow connection it names in ``credentials.airflow_conn_id`` (see
     :func:`warehouse_secret`), masked in the logs, and added to the request body only when it is sent,
     on create and on every update of that connection. The API hands secrets back masked, so a rotated
-    secret alone is not drift: it is sent with the connection's next update.
+    secret alone is not drift: it is sent with the connection's next update, or at once by an apply with
+    ``resend_secrets=True`` (which updates every connection of the file that takes a secret).
 
     Returns, in ``apply`` mode, ``{"source", "applied": [{kind, key, id, outcome}], "ids"}`` and pushes
     ``ids`` (``{"connections": {key: id}, "data_models": ..., "pipelines": ...}``) to XCom as
@@ -483,6 +484,8 @@ class MParticleEnsureWarehouseSyncOperator(BaseOperator):
         running pipeline).
     :param active_pipeline_limit: the workspace's limit on active pipelines, checked before writing
         (None: not checked).
+    :param resend_secrets: also update the connections that match the file, to send their secret again
+        (after a rotation in the Airflow connection); not drift for ``check``.
     :param mparticle_conn_id: the ``mparticle`` connection (Platform API client id and secret; templated).
     """
 
@@ -496,6 +499,7 @@ class MParticleEnsureWarehouseSyncOperator(BaseOperator):
         mode: str = "apply",
         prune: bool = False,
         active_pipeline_limit: int | None = 5,
+        resend_secrets: bool = False,
         mparticle_conn_id: str = "mparticle_default",
         **kwargs: Any,
     ) -> None:
@@ -504,6 +508,7 @@ class MParticleEnsureWarehouseSyncOperator(BaseOperator):
         self.mode = mode
         self.prune = prune
         self.active_pipeline_limit = active_pipeline_limit
+        self.resend_secrets = resend_secrets
         self.mparticle_conn_id = mparticle_conn_id
 
     def load_document(self) -> WarehouseSyncDocument:
@@ -538,7 +543,9 @@ class MParticleEnsureWarehouseSyncOperator(BaseOperator):
         with MParticleHook(self.mparticle_conn_id).get_client() as client:
             api = client.warehouse_sync
             live, running = read_live(api)
-            plan = plan_document(document, live, prune=self.prune, running=running)
+            plan = plan_document(
+                document, live, prune=self.prune, running=running, resend_secrets=self.resend_secrets
+            )
             publish_plan(context, plan)
             if mode is not ChangeMode.APPLY:
                 return finish_without_apply(self.log, plan, mode)

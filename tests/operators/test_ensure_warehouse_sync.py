@@ -288,3 +288,27 @@ def test_a_bigquery_key_comes_from_the_connection_extra_or_its_password(
     stored = mparticle_emulator.state.backends["warehouse_sync"].connections["bq-warehouse"]
     assert stored.body["config"]["service_account_key"] == expected
     assert "private_key" not in json.dumps(task_context["ti"].xcom)
+
+
+def test_a_rotated_secret_is_resent_on_request_and_is_not_drift(
+    mparticle_conn_id, mparticle_emulator, warehouse_conn, task_context, monkeypatch
+):
+    ensure(task_context)
+    rotated = "zq-rotated-pw-5d20aa"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SNOWFLAKE_MPARTICLE", json.dumps({"conn_type": "generic", "password": rotated})
+    )
+    control = mparticle_emulator.control
+    before = len(writes(control))
+    assert [a["outcome"] for a in ensure(task_context)["applied"]] == ["unchanged"] * 3  # not seen
+    assert ensure(task_context, "check", resend_secrets=True)["live_differs"] is False
+    plan = ensure(task_context, "plan", resend_secrets=True)
+    resent = "config.password: resent from the Airflow connection 'snowflake_mparticle'"
+    assert plan["changes"][0]["writes"] == [f"{resent} (not compared: the API hands it back masked)"]
+    assert len(writes(control)) == before
+    outcomes = [a["outcome"] for a in ensure(task_context, resend_secrets=True)["applied"]]
+    assert outcomes == ["updated", "unchanged", "unchanged"]
+    assert writes(control)[before:] == [("PUT", "acme-snowflake-main")]
+    stored = mparticle_emulator.state.backends["warehouse_sync"].connections["acme-snowflake-main"]
+    assert stored.body["config"]["password"] == rotated
+    assert rotated not in json.dumps(task_context["ti"].xcom)

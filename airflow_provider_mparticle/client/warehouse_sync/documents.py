@@ -413,6 +413,8 @@ class ResourceChange:
     :param spec: the object in the file (None when absent from it).
     :param live_body: the live object, secrets masked (None when not live).
     :param running: whether the pipeline is running now.
+    :param secret_only: an update that only resends the connection's secret (``resend_secrets``): live
+        matches the file, so it is not drift.
     """
 
     kind: str
@@ -424,6 +426,7 @@ class ResourceChange:
     spec: ResourceSpec | None = field(default=None, compare=False)
     live_body: dict[str, Any] | None = field(default=None, compare=False, repr=False)
     running: bool = False
+    secret_only: bool = False
 
     @property
     def writes(self) -> bool:
@@ -432,7 +435,7 @@ class ResourceChange:
     @property
     def drifted(self) -> bool:
         """Whether live differs from the file (also: missing live, or live and not in the file)."""
-        return self.change != NO_CHANGE
+        return self.change != NO_CHANGE and not self.secret_only
 
     def request_body(self) -> dict[str, Any]:
         """What a create / update sends (no secret): the file's body, plus the computed fields it leaves
@@ -460,6 +463,7 @@ class ResourceChange:
             "id": self.id,
             "change": self.change,
             "running": self.running,
+            "secret_only": self.secret_only,
             "fields": [{"path": f.path, "live": f.live, "wanted": f.wanted} for f in self.fields],
             **{k: v for k, v in self.plan.as_dict().items() if k not in ("action",)},
         }
@@ -482,6 +486,7 @@ def plan_resource(
     prune: bool = False,
     running: bool = False,
     used_by_running: Iterable[str] = (),
+    resend_secret: bool = False,
 ) -> ResourceChange:
     """What an apply would do to one object.
 
@@ -492,6 +497,8 @@ def plan_resource(
     :param running: whether the pipeline has a run in flight.
     :param used_by_running: the running pipelines that use this connection or data model: it is not
         changed under them either.
+    :param resend_secret: update a connection that matches the file anyway, to send its secret again
+        (after a rotation: the API hands secrets back masked, so a new one cannot be seen).
     """
     kind = spec.kind if spec is not None else str(kind)
     item_id = spec.id if spec is not None else str((live or {}).get("id"))
@@ -528,6 +535,16 @@ def plan_resource(
     )
     lines = tuple(json_diff(_unflat(held), _unflat(wanted), "live", "file"))
     comparison = Comparison(LIVE, f"{kind} {item_id}", lines)
+    if not fields and resend_secret and spec.secret_field is not None:
+        refusal = _running_refusal(kind, item_id, users, "updated") if blocked else None
+        resent = (
+            f"config.{spec.secret_field}: resent from the Airflow connection {spec.credentials_conn_id!r} "
+            "(not compared: the API hands it back masked)"
+        )
+        plan = ChangePlan(subject, UPDATE, (resent,), (comparison,), refusal, warnings)
+        return ResourceChange(
+            kind, spec.key, item_id, UPDATE, plan, spec=spec, live_body=live_doc, secret_only=True
+        )
     if not fields:
         plan = ChangePlan(subject, "none", (), (comparison,), warnings=warnings)
         return ResourceChange(kind, spec.key, item_id, NO_CHANGE, plan, spec=spec, live_body=live_doc)
@@ -630,6 +647,7 @@ def plan_document(
     *,
     prune: bool = False,
     running: Iterable[str] = (),
+    resend_secrets: bool = False,
 ) -> WarehouseSyncPlan:
     """Compare a file with the live workspace.
 
@@ -642,6 +660,8 @@ def plan_document(
     :param prune: delete what the file no longer lists.
     :param running: ids of the pipelines running now: neither they nor the connections and data models
         they use are updated or deleted (the plan's refusals say so).
+    :param resend_secrets: update the connections that take a secret even when they match the file, to
+        send their secret again (after a rotation); those updates are not drift.
     """
     running = set(running)
     users: dict[tuple[str, str], set[str]] = {}
@@ -663,6 +683,7 @@ def plan_document(
                     held.get(spec.id),
                     running=is_running,
                     used_by_running=users.get((kind, spec.id), ()),
+                    resend_secret=resend_secrets,
                 )
             )
         for item_id, item in sorted(held.items()):
