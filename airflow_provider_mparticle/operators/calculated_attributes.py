@@ -122,20 +122,9 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         self.mparticle_conn_id = mparticle_conn_id
 
     def _definition_file(self, value: str) -> str:
-        import os
+        from airflow_provider_mparticle.plans import resolve_file
 
-        if os.path.isabs(value):
-            return value
-        folders: list[str] = []
-        if self.has_dag():
-            folders.append(self.dag.folder)
-            searchpath = self.dag.template_searchpath
-            folders += [searchpath] if isinstance(searchpath, str) else list(searchpath or [])
-        for folder in folders:
-            candidate = os.path.join(folder, value)
-            if os.path.isfile(candidate):
-                return candidate
-        return value
+        return resolve_file(self, value)
 
     def load_definition(self, context: Context | None = None) -> Any:
         """The definition as a Python object: the dict given, or the document parsed (file read first)."""
