@@ -76,6 +76,7 @@ DEMO_DAGS = [
     "example_mparticle_seed_and_activate",
     "example_mparticle_sharded_seed",
     "example_mparticle_warehouse_sync",
+    "example_mparticle_warehouse_sync_as_code",
     "example_mparticle_data_plan",
     "example_adobe_computed_attributes",
     "example_mparticle_pipeline_control",
@@ -165,6 +166,10 @@ def main() -> int:
             ),
             "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE": json.dumps(
                 create_example_warehouse(str(HOME / "sharded-warehouse.db"), customers=1000)
+            ),
+            # The Snowflake password that example_dags/warehouse_sync.yaml names (never in the file).
+            "AIRFLOW_CONN_SNOWFLAKE_MPARTICLE": json.dumps(
+                {"conn_type": "generic", "password": "demo-snowflake-password"}
             ),
         }
         print("Preparing the Airflow metadata DB (SQLite) ...")

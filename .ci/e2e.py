@@ -237,7 +237,7 @@ def pipeline_puts(control: EmulatorControl) -> int:
 
 
 def run_reads(control: EmulatorControl) -> int:
-    """Reads of the kill-policy pipeline's runs: the operator's before it defers, then the trigger's polls."""
+    """Reads of the kill-policy pipeline's runs: the trigger's polls (the operator defers without one)."""
     path = f"/inputs/data-pipelines/{KILL_POLICY_PIPELINE}/runs/"
     return sum(1 for e in control.journal(path=path, bodies=False) if e["method"] == "GET")
 
@@ -260,7 +260,7 @@ def kill_policy(deployment: Deployment, deadline: float) -> int:
         time.sleep(2)
     # Marked failed before the triggerer picked its trigger up, the task has no running trigger to kill,
     # and nothing pauses the pipeline (seen once the state was read within a second of the deferral).
-    # The task process read the run before it deferred and reads no more: a new read is the trigger's.
+    # The task process defers right after the trigger without reading the run: a read is the trigger's.
     reads = run_reads(control)
     while run_reads(control) == reads:
         if time.monotonic() > deadline:

@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from airflow.sdk import BaseOperator, Context
 
-    from airflow_provider_mparticle.client.plans import ChangeMode, ChangePlan
+    from airflow_provider_mparticle.client.plans import ChangeMode, Plan
 
 # XCom key of the plan (as JSON), pushed in every mode.
 PLAN_XCOM_KEY = "change_plan"
@@ -35,7 +35,7 @@ def parse_mode(value: Any) -> ChangeMode:
         raise MParticleTaskFailure(str(error)) from error
 
 
-def publish_plan(context: Context | dict[str, Any], plan: ChangePlan) -> None:
+def publish_plan(context: Context | dict[str, Any], plan: Plan) -> None:
     """Push the plan to XCom (``change_plan``) when there is a task instance to push to.
 
     :param context: the task's context.
@@ -46,7 +46,7 @@ def publish_plan(context: Context | dict[str, Any], plan: ChangePlan) -> None:
         ti.xcom_push(key=PLAN_XCOM_KEY, value=plan.as_dict())
 
 
-def finish_without_apply(log: Any, plan: ChangePlan, mode: ChangeMode) -> dict[str, Any]:
+def finish_without_apply(log: Any, plan: Plan, mode: ChangeMode) -> dict[str, Any]:
     """Log the plan; in ``check`` mode fail when live differs from code. Returns the plan as JSON.
 
     :param log: the operator's logger.
@@ -61,3 +61,26 @@ def finish_without_apply(log: Any, plan: ChangePlan, mode: ChangeMode) -> dict[s
         drift = "\n".join(f"  - {line}" for line in plan.drift())
         raise MParticleTaskFailure(f"Live differs from code:\n{drift}\n{plan.text()}")
     return plan.as_dict()
+
+
+def resolve_file(operator: BaseOperator, value: str) -> str:
+    """Where a definition file named by an operator is: an absolute path as given, else the first of the
+    DAG file's folder and the DAG's ``template_searchpath`` that holds it (else ``value`` unchanged).
+
+    :param operator: the operator (its DAG gives the folders).
+    :param value: the path given.
+    """
+    import os
+
+    if os.path.isabs(value):
+        return value
+    folders: list[str] = []
+    if operator.has_dag():
+        folders.append(operator.dag.folder)
+        searchpath = operator.dag.template_searchpath
+        folders += [searchpath] if isinstance(searchpath, str) else list(searchpath or [])
+    for folder in folders:
+        candidate = os.path.join(folder, value)
+        if os.path.isfile(candidate):
+            return candidate
+    return value

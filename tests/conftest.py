@@ -77,6 +77,27 @@ def run_dag(dag_id: str, **kwargs):
     return load_example_dag(dag_id).test(**kwargs)
 
 
+def stored_outputs(*dag_runs) -> dict[str, str]:
+    """What the metadata DB shows of DAG runs, as JSON text: every XCom value
+    (``xcom <dag>.<task>.<key>``) and every task's rendered template fields (``rendered <dag>.<task>``)."""
+    import json
+
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    shown: dict[str, str] = {}
+    with create_session() as session:
+        for run in dag_runs:
+            for row in session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id):
+                shown[f"xcom {row.dag_id}.{row.task_id}.{row.key}"] = json.dumps(row.value, default=str)
+            for row in session.query(RenderedTaskInstanceFields).filter_by(
+                dag_id=run.dag_id, run_id=run.run_id
+            ):
+                shown[f"rendered {row.dag_id}.{row.task_id}"] = json.dumps(row.rendered_fields, default=str)
+    return shown
+
+
 # --- A task context for calling execute() / poke() directly -------------------------------------
 
 
@@ -85,6 +106,8 @@ class RecordingTaskInstance:
 
     def __init__(self):
         self.xcom: dict = {}
+        self.stats_tags: dict = {}  # read by ResumableJobMixin
+        self.try_number = 1
 
     def xcom_push(self, key, value):
         self.xcom[key] = value

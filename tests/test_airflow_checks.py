@@ -418,6 +418,7 @@ def test_examples_import_every_class_from_the_module_that_defines_it():
 @pytest.mark.parametrize(
     ("module", "old", "new"),
     [
+        ("hooks.base", "ApiClientHook", "BaseApiClientHook"),
         ("sensors.base", "ApiClientSensor", "BaseApiClientSensor"),
         ("triggers.base", "ApiPollingTrigger", "BaseApiPollingTrigger"),
         ("triggers.base", "MParticlePollingTrigger", "MParticleBasePollingTrigger"),

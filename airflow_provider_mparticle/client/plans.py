@@ -13,7 +13,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from airflow_provider_mparticle.client.core.errors import MParticleError
 
@@ -65,6 +65,20 @@ def json_diff(before: Any, after: Any, before_label: str, after_label: str = "co
         return []
     diff = difflib.unified_diff(json_lines(before), json_lines(after), before_label, after_label, lineterm="")
     return list(diff)
+
+
+class Plan(Protocol):
+    """What the shared plan / check handling needs of a plan: a :class:`ChangePlan` or a plan of many
+    objects (e.g. :class:`~airflow_provider_mparticle.client.warehouse_sync.documents.WarehouseSyncPlan`)."""
+
+    @property
+    def live_differs(self) -> bool: ...
+
+    def drift(self) -> list[str]: ...
+
+    def text(self) -> str: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_error
+from airflow_provider_mparticle.hooks.base import BaseApiClientHook, connection_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -60,7 +60,9 @@ def adobe_settings_from_connection(conn: Connection, *, name_connection: bool = 
         raise connection_error(conn, error, name_connection) from None
 
 
-class AdobeExperiencePlatformHook(ApiClientHook["AdobeClientSettings", "AdobeClient", "AsyncAdobeClient"]):
+class AdobeExperiencePlatformHook(
+    BaseApiClientHook["AdobeClientSettings", "AdobeClient", "AsyncAdobeClient"]
+):
     """Interact with Adobe Experience Platform: hands out configured sync and async clients for one sandbox.
 
     The connection holds the OAuth server-to-server client id (login, also the ``x-api-key``) and client

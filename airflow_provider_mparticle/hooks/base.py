@@ -127,7 +127,7 @@ CONNECTION_SETTINGS_CACHE = _SharedResults(CONNECTION_CACHE_SECONDS)
 ASYNC_IMPORTS = _SharedResults(None)
 
 
-class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
+class BaseApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
     """A hook that reads client settings from its connection once and hands out sync and async clients.
 
     Subclasses name their connection attribute in ``conn_name_attr`` (and set it before calling
@@ -277,3 +277,12 @@ class ApiClientHook(BaseHook, Generic[SettingsT, ClientT, AsyncClientT]):
 
     def _log_retry(self, error: BaseException, wait: float) -> None:
         self.log.warning("%s request failed (%s); retrying in %.1f s", self.service_name, error, wait)
+
+
+def __getattr__(name: str) -> Any:
+    # The base's name before it said it is one; kept for hooks that subclass it.
+    if name == "ApiClientHook":
+        from airflow_provider_mparticle.deprecations import renamed
+
+        return renamed(__name__, name, BaseApiClientHook)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mparticle.hooks.base import ApiClientHook, connection_error
+from airflow_provider_mparticle.hooks.base import BaseApiClientHook, connection_error
 
 if TYPE_CHECKING:
     from airflow.sdk import Connection
@@ -50,7 +50,7 @@ def settings_from_connection(conn: Connection, *, name_connection: bool = True) 
         raise connection_error(conn, error, name_connection) from None
 
 
-class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
+class MParticleHook(BaseApiClientHook["ClientSettings", "MParticleClient", "AsyncMParticleClient"]):
     """Interact with mParticle: hands out configured sync and async clients for one workspace.
 
     The connection holds the workspace API key and secret (login / password, for seeding) and, in its
@@ -85,6 +85,21 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
         return AsyncMParticleClient
 
     @staticmethod
+    def parse_ca_id(ca_id: int | str | None) -> int | None:
+        """A rendered ``ca_id`` template field as an int, or None when it is empty (no call is made).
+
+        :raises MParticleTaskFailure: when it is not an integer (so ``soft_fail`` skips).
+        """
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        if ca_id in (None, ""):
+            return None
+        try:
+            return int(str(ca_id).strip())
+        except ValueError:
+            raise MParticleTaskFailure(f"ca_id must be an integer, got {ca_id!r}.") from None
+
+    @staticmethod
     def get_calculated_attribute(
         client: MParticleClient, ca_id: int | str | None = None, ca_name: str | None = None
     ) -> CalculatedAttribute:
@@ -102,11 +117,8 @@ class MParticleHook(ApiClientHook["ClientSettings", "MParticleClient", "AsyncMPa
         from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 
         workspace = client.settings.workspace_id
-        if ca_id not in (None, ""):
-            try:
-                number = int(str(ca_id).strip())
-            except ValueError:
-                raise MParticleTaskFailure(f"ca_id must be an integer, got {ca_id!r}.") from None
+        number = MParticleHook.parse_ca_id(ca_id)
+        if number is not None:
             try:
                 return client.calculated_attributes.get(number)
             except MParticleNotFoundError as error:

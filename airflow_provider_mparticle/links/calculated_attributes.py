@@ -36,14 +36,10 @@ def calculated_attribute_url(
     :param api_url: the connection's Platform API override: when it is the emulator, the link opens the
         emulator's console.
     """
-    from airflow.sdk import conf
-
     console = emulator_console_url(api_url)
     if console is not None:
         return f"{console}/calculated-attributes/{int(ca_id)}"
-
-    template = conf.get("mparticle", "calculated_attribute_url_template", fallback=DEFAULT_URL_TEMPLATE)
-    return template.format(
+    return _url_template().format(
         workspace_id=quote(str(workspace_id), safe=""), ca_id=int(ca_id), name=quote(name, safe="")
     )
 
@@ -59,20 +55,42 @@ class MParticleCalculatedAttributeLink(BaseOperatorLink):
         return XCom.get_value(ti_key=ti_key, key=XCOM_URL_KEY) or ""
 
 
+def url_needs_name(api_url: str | None = None) -> bool:
+    """Whether the UI URL of a calculated attribute is made with its name (a template with ``{name}``).
+
+    :param api_url: the connection's Platform API override (the emulator's console needs no name).
+    """
+    return emulator_console_url(api_url) is None and "{name" in _url_template()
+
+
+def _url_template() -> str:
+    from airflow.sdk import conf
+
+    template: str = conf.get("mparticle", "calculated_attribute_url_template", fallback=DEFAULT_URL_TEMPLATE)
+    return template
+
+
 def publish_calculated_attribute(
-    context: Context, workspace_id: str, ca_id: int, name: str, api_url: str | None = None
-) -> str:
+    context: Context, workspace_id: str, ca_id: int, name: str | None, api_url: str | None = None
+) -> str | None:
     """Push the calculated attribute's id, name and UI URL to XCom (the link reads the URL back).
+
+    A task that knows only the id so far (a sensor deferring without a call) pushes the id, and the URL
+    unless the URL template needs the name; it pushes them all again once it knows the name.
 
     :param context: the task's context.
     :param workspace_id: the workspace.
     :param ca_id: the calculated attribute's id.
-    :param name: its name.
+    :param name: its name; None when not known yet.
     :param api_url: the connection's Platform API override (the emulator's console gets the link).
+    :returns: the URL pushed, or None.
     """
-    url = calculated_attribute_url(workspace_id, ca_id, name, api_url)
     ti = context["ti"]
-    ti.xcom_push(key=XCOM_URL_KEY, value=url)
+    url = None
+    if name is not None or not url_needs_name(api_url):
+        url = calculated_attribute_url(workspace_id, ca_id, name or "", api_url)
+        ti.xcom_push(key=XCOM_URL_KEY, value=url)
     ti.xcom_push(key=XCOM_ID_KEY, value=int(ca_id))
-    ti.xcom_push(key=XCOM_NAME_KEY, value=name)
+    if name is not None:
+        ti.xcom_push(key=XCOM_NAME_KEY, value=name)
     return url

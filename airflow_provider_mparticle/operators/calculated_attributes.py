@@ -122,20 +122,9 @@ class MParticleEnsureCalculatedAttributeOperator(BaseOperator):
         self.mparticle_conn_id = mparticle_conn_id
 
     def _definition_file(self, value: str) -> str:
-        import os
+        from airflow_provider_mparticle.plans import resolve_file
 
-        if os.path.isabs(value):
-            return value
-        folders: list[str] = []
-        if self.has_dag():
-            folders.append(self.dag.folder)
-            searchpath = self.dag.template_searchpath
-            folders += [searchpath] if isinstance(searchpath, str) else list(searchpath or [])
-        for folder in folders:
-            candidate = os.path.join(folder, value)
-            if os.path.isfile(candidate):
-                return candidate
-        return value
+        return resolve_file(self, value)
 
     def load_definition(self, context: Context | None = None) -> Any:
         """The definition as a Python object: the dict given, or the document parsed (file read first)."""
@@ -326,7 +315,12 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
     :param wait_for_calculation: wait until ``is_calculated`` (initial calculations can take hours).
     :param poll_interval: seconds between calculation checks while waiting.
     :param timeout: how long to wait (seconds or timedelta); then the task fails.
-    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``). The worker
+        finds the attribute and activates it (one token, two calls; one more to list the active
+        attributes with ``active_limit``), then defers at once: the wait adds no call on the worker, the
+        trigger's first poll is the first check of the calculation.
+    :param check_before_defer: with ``deferrable``, check the calculation once on the worker before
+        deferring (one more call; the token is the one the activation used).
     :param active_limit: the account's limit on active calculated attributes, when known.
     :param mparticle_conn_id: the ``mparticle`` connection (templated).
     """
@@ -339,6 +333,7 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
         poll_interval: float = 60.0,
         timeout: float | dt.timedelta = dt.timedelta(days=7),
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        check_before_defer: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -347,6 +342,7 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
         self.poll_interval = float(poll_interval)
         self.timeout = timeout.total_seconds() if isinstance(timeout, dt.timedelta) else float(timeout)
         self.deferrable = deferrable
+        self.check_before_defer = check_before_defer
 
     def _limit_holders(self, client: MParticleClient, ca: CalculatedAttribute) -> str:
         from airflow_provider_mparticle.client.calculated_attributes.api import (
@@ -410,9 +406,10 @@ class MParticleActivateCalculatedAttributeOperator(_OneCalculatedAttributeOperat
             if not self.wait_for_calculation:
                 return result
             deadline = time.time() + self.timeout
-            status = self._check(client, ca)
-            if status is not None:
-                return {**result, **status}
+            if not self.deferrable or self.check_before_defer:
+                status = self._check(client, ca)
+                if status is not None:
+                    return {**result, **status}
             if self.deferrable:
                 from airflow_provider_mparticle.triggers.calculated_attributes import (
                     MParticleCalculationTrigger,

@@ -1,9 +1,10 @@
-"""Operators for Warehouse Sync pipelines: trigger a run and wait for it; pause and resume."""
+"""Operators for Warehouse Sync: keep connections, data models and pipelines as code (plan, apply,
+check); trigger a pipeline run and wait for it; pause and resume."""
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 # airflow.sdk's on Airflow 3.3+; below 3.3 common.compat's stand-in, which triggers a new run on every
 # try (there is no task_state_store to reconnect from).
@@ -18,9 +19,15 @@ from airflow_provider_mparticle.links.warehouse_sync import (
 )
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from collections.abc import Sequence
+
+    from airflow.sdk import Connection, Context
 
     from airflow_provider_mparticle.client import MParticleClient
+    from airflow_provider_mparticle.client.warehouse_sync.documents import (
+        WarehouseSyncDocument,
+        WarehouseSyncPlan,
+    )
     from airflow_provider_mparticle.client.warehouse_sync.models import PipelineRun, TriggerIntent
     from airflow_provider_mparticle.hooks.mparticle import MParticleHook
 
@@ -50,7 +57,13 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
     :param attach_if_running: when the pipeline already has a run in progress, wait for that run instead
         of failing with mParticle's "Pipeline X is already in progress.".
     :param max_failed_records: fail the task when a successful run reports more failed records than this.
-    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``). The worker
+        triggers the run (one token, one call; a retry that reconnects reads the stored run's status
+        instead) and defers at once: the wait adds no call on the worker, the trigger's first poll is the
+        first check of the run.
+    :param check_before_defer: with ``deferrable``, read the run's status once on the worker before
+        deferring (one more call, two when the run has failed; the token is the trigger's), so that a run
+        already finished needs no trip through the triggerer.
     :param poll_interval: seconds between status checks.
     :param wait_timeout: seconds to wait for the run; then the task fails (a retry reconnects to the run).
     :param durable: remember the run id across retries (``ResumableJobMixin``).
@@ -74,6 +87,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         attach_if_running: bool = True,
         max_failed_records: int | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        check_before_defer: bool = False,
         poll_interval: float = 60.0,
         wait_timeout: float = DEFAULT_WAIT_TIMEOUT,
         on_kill: str = "detach",
@@ -94,6 +108,7 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         self.attach_if_running = attach_if_running
         self.max_failed_records = max_failed_records
         self.deferrable = deferrable
+        self.check_before_defer = check_before_defer
         self.poll_interval = poll_interval
         self.wait_timeout = wait_timeout
         self._client: MParticleClient | None = None
@@ -240,25 +255,15 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
         """Wait for the run: here (poll) or in the triggerer (deferrable). Returns the task's result."""
         api = self.client.warehouse_sync
         self._run_id = external_id
+        deadline = time.time() + self.wait_timeout
+        if self.wait_for_completion and self.deferrable and not self.check_before_defer:
+            self._defer(external_id, deadline)  # no call: the trigger's first poll is the first check
         run = api.run(self.pipeline_id, external_id)
         if not self.wait_for_completion:
             self._result = run.result()
             return self._result
-        deadline = time.time() + self.wait_timeout
         if self.deferrable and not run.is_terminal:
-            from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
-
-            self.defer(
-                trigger=MParticlePipelineRunTrigger(
-                    pipeline_id=self.pipeline_id,
-                    run_id=external_id,
-                    mparticle_conn_id=self.mparticle_conn_id,
-                    deadline=deadline,
-                    poll_interval=self.poll_interval,
-                    kill_policy=self.kill_policy,
-                ),
-                method_name="execute_complete",
-            )
+            self._defer(external_id, deadline)
         while not run.is_terminal:
             remaining = deadline - time.time()
             if remaining <= 0:
@@ -271,6 +276,21 @@ class MParticleTriggerPipelineOperator(ResumableJobMixin, BaseOperator):
             run = api.run(self.pipeline_id, external_id)
         self._result = self._finish(run)
         return self._result
+
+    def _defer(self, run_id: int | str, deadline: float) -> NoReturn:
+        from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
+
+        self.defer(
+            trigger=MParticlePipelineRunTrigger(
+                pipeline_id=self.pipeline_id,
+                run_id=run_id,
+                mparticle_conn_id=self.mparticle_conn_id,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                kill_policy=self.kill_policy,
+            ),
+            method_name="execute_complete",
+        )
 
     def get_job_result(self, external_id: Any, context: Context) -> Any:
         if self._result is not None and self._result.get("run_id") == external_id:
@@ -401,3 +421,194 @@ class MParticleResumePipelineOperator(_PipelineStateOperator):
     """
 
     target_state = "active"
+
+
+# XCom key of the ids of the file's objects after an apply: {"connections": {key: id}, ...}.
+WAREHOUSE_SYNC_IDS_KEY = "warehouse_sync_ids"
+
+
+def warehouse_secret(conn: Connection, field: str) -> str | None:
+    """A warehouse's secret from the Airflow connection a Warehouse Sync file names.
+
+    BigQuery's ``service_account_key`` is the extra ``service_account_key`` or ``keyfile_dict`` (text or
+    JSON object) when set, else the password; every other secret is the password.
+
+    :param conn: the Airflow connection.
+    :param field: the ``config`` field the secret is sent in.
+    """
+    import json
+
+    if field == "service_account_key":
+        extra = conn.extra_dejson or {}
+        for name in ("service_account_key", "keyfile_dict"):
+            value = extra.get(name)
+            if isinstance(value, dict):
+                return json.dumps(value)
+            if value:
+                return str(value)
+    return conn.password or None
+
+
+class MParticleEnsureWarehouseSyncOperator(BaseOperator):
+    """Make the workspace's Warehouse Sync connections, data models and pipelines match a file kept in
+    code (YAML or JSON, checked against the JSON Schema the provider ships); idempotent.
+
+    The file (see :mod:`~airflow_provider_mparticle.client.warehouse_sync.documents`) keys every object;
+    its mParticle **id is the file's ``id_prefix`` + its key** (or the ``id`` it gives). mParticle lets
+    the client choose ids, so the key is kept in the live object's id and nothing else needs recording:
+    an apply killed between a create and its answer finds the object by its id on the next try and never
+    creates it twice. Live objects whose id starts with ``id_prefix`` but that the file no longer lists
+    are shown as *absent* and kept; ``prune=True`` deletes them (pipelines first, connections last).
+    Objects outside the prefix are never touched.
+
+    ``mode="plan"`` compares the file with the live workspace and pushes the plan to XCom
+    (``change_plan``), one readable diff per object: *create*, *update* field by field, *no change*, or
+    *present live but absent from the file*; nothing is written. ``mode="check"`` also fails the task,
+    without retries, when anything differs (a scheduled drift check). ``mode="apply"`` sends the writes
+    in dependency order, connection -> data model -> pipeline (deletes in reverse); a second apply sends
+    nothing. Fields mParticle fills in (a Snowflake connection's AWS identifiers, a Redshift port, a
+    pipeline's feed) are compared only when the file gives them, and kept on update.
+
+    **A running pipeline is never updated mid-run**, nor deleted, nor are the connection and data model
+    it uses changed under it: the apply fails before sending anything, naming the pipeline, with a
+    retryable error, so the task's ``retries`` / ``retry_delay`` apply the file once the run has ended
+    (no worker slot is held meanwhile). A file that would leave more pipelines active than the
+    workspace's limit (``active_pipeline_limit``, mParticle's 5) fails before sending anything, naming
+    them. A pipeline paused outside the file (e.g. by a kill policy) shows as drift, and an apply sets
+    the ``state`` the file gives.
+
+    **Secrets never reach the file, the plan, XCom, the logs or the rendered fields**: a connection's
+    warehouse secret (Snowflake and Redshift ``password``, BigQuery ``service_account_key``) is read
+    from the Airflow connection it names in ``credentials.airflow_conn_id`` (see
+    :func:`warehouse_secret`), masked in the logs, and added to the request body only when it is sent,
+    on create and on every update of that connection. The API hands secrets back masked, so a rotated
+    secret alone is not drift: it is sent with the connection's next update, or at once by an apply with
+    ``resend_secrets=True`` (which updates every connection of the file that takes a secret).
+
+    Returns, in ``apply`` mode, ``{"source", "applied": [{kind, key, id, outcome}], "ids"}`` and pushes
+    ``ids`` (``{"connections": {key: id}, "data_models": ..., "pipelines": ...}``) to XCom as
+    ``warehouse_sync_ids``; the plan as JSON in ``plan`` and ``check`` modes.
+
+    :param file: path of the ``.yaml`` / ``.yml`` / ``.json`` file (absolute, or relative to the DAG
+        folder or ``template_searchpath``); templated. Its content is not rendered with Jinja: what is
+        reviewed is what is applied.
+    :param mode: ``apply`` (default), ``plan`` or ``check`` (templated).
+    :param prune: delete live objects in the file's ``id_prefix`` that the file no longer lists (never a
+        running pipeline).
+    :param active_pipeline_limit: the workspace's limit on active pipelines, checked before writing
+        (None: not checked).
+    :param resend_secrets: also update the connections that match the file, to send their secret again
+        (after a rotation in the Airflow connection); not drift for ``check``.
+    :param mparticle_conn_id: the ``mparticle`` connection (Platform API client id and secret; templated).
+    """
+
+    template_fields: Sequence[str] = ("file", "mode", "mparticle_conn_id")
+    ui_color = "#5b3ae0"
+
+    def __init__(
+        self,
+        *,
+        file: str,
+        mode: str = "apply",
+        prune: bool = False,
+        active_pipeline_limit: int | None = 5,
+        resend_secrets: bool = False,
+        mparticle_conn_id: str = "mparticle_default",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.file = file
+        self.mode = mode
+        self.prune = prune
+        self.active_pipeline_limit = active_pipeline_limit
+        self.resend_secrets = resend_secrets
+        self.mparticle_conn_id = mparticle_conn_id
+
+    def load_document(self) -> WarehouseSyncDocument:
+        """Read and check the file; a problem fails the task (no retry), naming file, key, line and reason."""
+        from airflow_provider_mparticle.client.warehouse_sync.documents import (
+            WarehouseSyncDocumentError,
+            load_document_file,
+        )
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.plans import resolve_file
+
+        try:
+            return load_document_file(resolve_file(self, str(self.file).strip()))
+        except WarehouseSyncDocumentError as error:
+            raise MParticleTaskFailure(str(error)) from None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_mparticle.client.plans import ChangeMode
+        from airflow_provider_mparticle.client.warehouse_sync.apply import (
+            WarehouseSyncApplyError,
+            apply_plan,
+            check_before_writing,
+            read_live,
+        )
+        from airflow_provider_mparticle.client.warehouse_sync.documents import SECTIONS, plan_document
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+        from airflow_provider_mparticle.hooks.mparticle import MParticleHook
+        from airflow_provider_mparticle.plans import finish_without_apply, parse_mode, publish_plan
+
+        mode = parse_mode(self.mode)
+        document = self.load_document()
+        with MParticleHook(self.mparticle_conn_id).get_client() as client:
+            api = client.warehouse_sync
+            live, running = read_live(api)
+            plan = plan_document(
+                document, live, prune=self.prune, running=running, resend_secrets=self.resend_secrets
+            )
+            publish_plan(context, plan)
+            if mode is not ChangeMode.APPLY:
+                return finish_without_apply(self.log, plan, mode)
+            self.log.info("%s", plan.text())
+            try:
+                check_before_writing(plan, live, self.active_pipeline_limit)
+                secrets = self._secrets(document, plan)
+                applied = apply_plan(api, plan, secrets, lambda line: self.log.info("%s", line))
+            except WarehouseSyncApplyError as error:
+                if error.retryable:
+                    raise AirflowException(str(error)) from None
+                raise MParticleTaskFailure(str(error)) from None
+        kinds = {kind: section for section, kind in SECTIONS.items()}
+        ids: dict[str, dict[str, str]] = {section: {} for section in SECTIONS}
+        for spec in document.resources:
+            ids[kinds[spec.kind]][spec.key] = spec.id
+        written = [a.text() for a in applied if a.outcome not in ("unchanged", "kept")]
+        self.log.info("Applied %s: %s", document.source, "; ".join(written) or "nothing to write")
+        ti = context.get("ti")
+        if ti is not None:
+            ti.xcom_push(key=WAREHOUSE_SYNC_IDS_KEY, value=ids)
+        return {"source": document.source, "applied": [a.as_dict() for a in applied], "ids": ids}
+
+    def _secrets(self, document: WarehouseSyncDocument, plan: WarehouseSyncPlan) -> dict[str, str | None]:
+        """The secrets of the connections this apply creates or updates, read before anything is sent."""
+        from airflow.sdk import BaseHook
+        from airflow.sdk.exceptions import AirflowNotFoundException
+        from airflow.sdk.log import mask_secret
+
+        from airflow_provider_mparticle.exceptions import MParticleTaskFailure
+
+        secrets: dict[str, str | None] = {}
+        for change in plan.changes:
+            spec = change.spec
+            if spec is None or not change.writes or spec.secret_field is None:
+                continue
+            where = f"{document.source}: connections.{spec.key}.credentials.airflow_conn_id"
+            try:
+                conn = BaseHook.get_connection(str(spec.credentials_conn_id))
+            except AirflowNotFoundException:
+                raise MParticleTaskFailure(
+                    f"{where}: the Airflow connection {spec.credentials_conn_id!r} does not exist. "
+                    "Nothing was sent."
+                ) from None
+            secret = warehouse_secret(conn, spec.secret_field)
+            if not secret:
+                raise MParticleTaskFailure(
+                    f"{where}: the Airflow connection {spec.credentials_conn_id!r} holds no "
+                    f"{spec.secret_field} (its password). Nothing was sent."
+                )
+            mask_secret(secret)
+            secrets[spec.key] = secret
+        return secrets

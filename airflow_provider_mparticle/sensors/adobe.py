@@ -30,7 +30,11 @@ class AdobeComputedAttributeSensor(BaseApiClientSensor[AdobeExperiencePlatformHo
 
     :param attribute_id: the computed attribute's id (templated), e.g. the ensure operator's XCom.
     :param adobe_aep_conn_id: the ``adobe_aep`` connection (templated).
-    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
+    :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``). The task
+        defers at once, with no IMS token and no call to AEP on the worker; the trigger's first poll is
+        the first check.
+    :param check_before_defer: with ``deferrable``, check once on the worker before deferring: one IMS
+        token and one call per task.
     """
 
     hook_class = AdobeExperiencePlatformHook

@@ -18,13 +18,13 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.triggers.base import BaseTrigger
 
-    from airflow_provider_mparticle.hooks.base import ApiClientHook
+    from airflow_provider_mparticle.hooks.base import BaseApiClientHook
 
-HookT = TypeVar("HookT", bound="ApiClientHook[Any, Any, Any]")
+HookT = TypeVar("HookT", bound="BaseApiClientHook[Any, Any, Any]")
 
 
 class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
-    """Sensor base: ``poke()`` decides; in deferrable mode it is checked once, then a trigger waits.
+    """Sensor base: ``poke()`` decides; in deferrable mode a trigger waits, making the first check itself.
 
     Subclasses name their hook class (whose ``conn_name_attr`` is the sensor's connection argument) and
     the trigger that waits for the same condition as ``poke()``. The trigger gets an absolute deadline of
@@ -32,11 +32,21 @@ class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
     ends the same in every mode: a terminal failure (``AirflowFailException``) or the timeout fails the
     task, or skips it with ``soft_fail``; a transient error (5xx, 429, network) is retried, never skipped.
 
+    With ``deferrable=True`` the task defers at once: it requests no token and makes no API call on the
+    worker, and the trigger's first poll, made as soon as a triggerer runs it, is the first check. A
+    condition already met ends the task after that one poll (the task resumes on a worker to finish).
+
     :param deferrable: free the worker slot while waiting (default: ``[operators] default_deferrable``).
+    :param check_before_defer: with ``deferrable``, check once on the worker first and defer only when the
+        condition is not met yet (what 0.1.0 always did). It saves the trip through the triggerer when the
+        condition is usually met already, and costs one OAuth token request and one API call per task
+        on the worker (a task process lives for one task, so its token is not reused): a fan-out of 1,000
+        waits then fetches 1,000 tokens at once, where deferred at once they share one token per
+        credential per triggerer process.
     """
 
     #: the hook that turns the sensor's connection into clients
-    hook_class: ClassVar[type[ApiClientHook[Any, Any, Any]]]
+    hook_class: ClassVar[type[BaseApiClientHook[Any, Any, Any]]]
     #: raised for ``failed`` events (an ``AirflowFailException``, so that ``soft_fail`` skips)
     failure_class: ClassVar[type[AirflowFailException]] = MParticleTaskFailure
     #: payload keys a success event must carry; checked on resume
@@ -46,10 +56,12 @@ class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
         self,
         *,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        check_before_defer: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.deferrable = deferrable
+        self.check_before_defer = check_before_defer
 
     @property
     def conn_id(self) -> str:
@@ -66,6 +78,12 @@ class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
         """The trigger that waits for the same condition as ``poke()``."""
         raise NotImplementedError
 
+    def before_defer(self, context: Context) -> None:
+        """What the task does on the worker before it defers without a check; it must not call the API.
+
+        The default does nothing; a subclass publishes here what it knows without a call (an extra link).
+        """
+
     def on_success_event(self, event: dict[str, Any], context: Context) -> Any:
         """The task's return value from a success event."""
         return None
@@ -73,18 +91,21 @@ class BaseApiClientSensor(BaseSensorOperator, Generic[HookT]):
     def execute(self, context: Context) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        # One look first: a condition already met (or already failed) needs no trip to the triggerer.
+        deadline = time.time() + float(self.timeout)
         try:
-            result = self.poke(context)
+            if self.check_before_defer:
+                # One look first: a condition already met (or failed) needs no trip to the triggerer.
+                result = self.poke(context)
+                if result:
+                    return result.xcom_value if isinstance(result, PokeReturnValue) else None
+            else:
+                self.before_defer(context)
+            trigger = self.make_trigger(deadline)
         except (AirflowFailException, AirflowSensorTimeout) as error:
             if self.soft_fail:
                 raise AirflowSkipException(f"Skipping due to soft_fail: {error}") from error
             raise
-        if result:
-            return result.xcom_value if isinstance(result, PokeReturnValue) else None
-        self.defer(
-            trigger=self.make_trigger(time.time() + float(self.timeout)), method_name="execute_complete"
-        )
+        self.defer(trigger=trigger, method_name="execute_complete")
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> Any:
         """Resume from the trigger (see :meth:`resume`)."""
@@ -113,6 +134,8 @@ class MParticleBaseSensor(BaseApiClientSensor[MParticleHook]):
 
     :param mparticle_conn_id: the ``mparticle`` connection (templated).
     :param deferrable: free the worker slot while waiting (default: ``[operators] default_deferrable``).
+    :param check_before_defer: with ``deferrable``, check once on the worker before deferring (one token
+        and one API call per task; see :class:`BaseApiClientSensor`).
     """
 
     hook_class = MParticleHook

@@ -26,7 +26,12 @@ class MParticlePipelineRunSensor(MParticleBaseSensor):
     :param pipeline_id: the pipeline (templated).
     :param run_id: the run to watch (templated); empty watches the pipeline's latest run.
     :param mparticle_conn_id: the ``mparticle`` connection (templated).
-    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``).
+    :param deferrable: wait in the triggerer (default ``[operators] default_deferrable``). The task
+        defers at once, with no token and no call to mParticle on the worker; the trigger's first poll
+        is the first check, and a run that failed or a pipeline that does not exist fails the task from
+        there.
+    :param check_before_defer: with ``deferrable``, check once on the worker before deferring: one token
+        and one call per task (two when the run has failed: its report is read for the errors).
     """
 
     template_fields: Sequence[str] = (*MParticleBaseSensor.template_fields, "pipeline_id", "run_id")

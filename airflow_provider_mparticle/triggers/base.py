@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
     from airflow_provider_mparticle.client import AsyncMParticleClient  # noqa: F401 (a base-class argument)
-    from airflow_provider_mparticle.hooks.base import ApiClientHook
+    from airflow_provider_mparticle.hooks.base import BaseApiClientHook
 
 ClientT = TypeVar("ClientT")
 #: seconds after which an unchanged state is logged again, so that a long wait still shows it is alive
@@ -45,7 +45,7 @@ class BaseApiPollingTrigger(BaseTrigger, Generic[ClientT]):
     """
 
     #: the hook that turns the connection into an async client
-    hook_class: ClassVar[type[ApiClientHook[Any, Any, Any]]]
+    hook_class: ClassVar[type[BaseApiClientHook[Any, Any, Any]]]
 
     def __init__(self, *, conn_id: str, deadline: float, poll_interval: float = 60.0) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

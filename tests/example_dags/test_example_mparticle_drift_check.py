@@ -5,6 +5,8 @@ import pathlib
 
 from airflow_provider_mparticle.client.calculated_attributes.definitions import parse_spec
 from airflow_provider_mparticle.client.data_planning.documents import load_plan_document
+from airflow_provider_mparticle.client.warehouse_sync.apply import apply_plan, read_live
+from airflow_provider_mparticle.client.warehouse_sync.documents import load_document_file, plan_document
 from tests.conftest import run_dag
 
 EXAMPLES = pathlib.Path(__file__).parents[2] / "example_dags"
@@ -26,7 +28,12 @@ def test_drift_check_fails_on_drift_and_passes_once_live_matches(
     control = mparticle_emulator.control
     dag_run = run_dag("example_mparticle_drift_check")
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert states == {"check_lifetime_value": "failed", "check_data_plan": "failed"}  # nothing is live
+    # nothing is live
+    assert states == {
+        "check_lifetime_value": "failed",
+        "check_data_plan": "failed",
+        "check_warehouse_sync": "failed",
+    }
     assert workspace_writes(control) == []
 
     spec = parse_spec(
@@ -37,9 +44,12 @@ def test_drift_check_fails_on_drift_and_passes_once_live_matches(
     client.data_planning.create_plan(
         load_plan_document(json.loads((EXAMPLES / "data_plans" / "mobile_app.json").read_text()))
     )
+    document = load_document_file(EXAMPLES / "warehouse_sync.yaml")
+    live, _ = read_live(client.warehouse_sync)
+    apply_plan(client.warehouse_sync, plan_document(document, live), {"snowflake-main": "pw"})
     dag_run = run_dag("example_mparticle_drift_check")
     states = {ti.task_id: ti.state for ti in dag_run.get_task_instances()}
-    assert states == {"check_lifetime_value": "success", "check_data_plan": "success"}
+    assert set(states.values()) == {"success"}, states
     plan = dag_run.get_task_instance("check_lifetime_value").xcom_pull(
         task_ids="check_lifetime_value", key="change_plan"
     )

@@ -18,8 +18,8 @@ def warehouse(tmp_path, monkeypatch):
 
 def test_seed_and_activate_dag(airflow_db, mparticle_conn_id, mparticle_emulator):
     control = mparticle_emulator.control
-    # The sensor's first poke reads 50 %, the trigger's first poll reads 100 %: no sleep in between.
-    control.configure(progress_mode="reads", progress_steps=2)
+    # The sensor defers without a call: the trigger's first poll is the first read, and reads 100 %.
+    control.configure(progress_mode="reads", progress_steps=1)
 
     dag_run = run_dag("example_mparticle_seed_and_activate")
 
@@ -35,7 +35,7 @@ def test_seed_and_activate_dag(airflow_db, mparticle_conn_id, mparticle_emulator
         "mpid:1003": 1200.0,
     }
     reads = control.journal(path=f"/calculatedattributes/{ca['id']}/calculation", method="GET")
-    assert len(reads) == 2
+    assert len(reads) == 1  # none by the sensor on the worker
     assert all(entry["status"] == 200 for entry in reads)
 
 

@@ -13,8 +13,9 @@ def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
 ):
     monkeypatch.setenv("AIRFLOW__STATE_STORE__CLEAR_ON_SUCCESS", "False")
     control = mparticle_emulator.control
-    # Two reads: the operator's check before deferring sees "running", the trigger's first poll "success".
-    control.configure(progress_steps=2)
+    # The operator triggers the run and defers without reading it: the trigger's first poll is the
+    # first read, and sees "success" (no sleep of poll_interval).
+    control.configure(progress_steps=1)
     create_pipeline(client)
     control.plan_pipeline_runs("example-pipeline", successful_records=250, failed_records=2)
 
@@ -29,6 +30,7 @@ def test_example_dag_triggers_waits_deferred_and_uses_the_counts(
     url = sync.xcom_pull(task_ids="sync_users_from_warehouse", key="mparticle_pipeline_url")
     assert url == f"{mparticle_emulator.url}/_emulator/ui/pipelines#example-pipeline"
     assert len(control.pipeline_triggers("example-pipeline")) == 1
+    assert len(control.journal(path="/runs/1", method="GET")) == 1
 
     if not AIRFLOW_V_3_3_PLUS:  # no task_state_store before Airflow 3.3 (make test-lowest)
         return

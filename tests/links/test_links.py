@@ -6,14 +6,20 @@ import pytest
 import requests
 
 from airflow_provider_mparticle.links import emulator_console_url
-from airflow_provider_mparticle.links.calculated_attributes import XCOM_URL_KEY, calculated_attribute_url
+from airflow_provider_mparticle.links.calculated_attributes import (
+    XCOM_ID_KEY,
+    XCOM_NAME_KEY,
+    XCOM_URL_KEY,
+    calculated_attribute_url,
+    publish_calculated_attribute,
+)
 from airflow_provider_mparticle.links.warehouse_sync import PIPELINE_URL_XCOM_KEY, pipeline_url
 from airflow_provider_mparticle.operators.calculated_attributes import (
     MParticleEnsureCalculatedAttributeOperator,
 )
 from airflow_provider_mparticle.operators.warehouse_sync import MParticleTriggerPipelineOperator
 from airflow_provider_mparticle.testing.examples import create_pipeline
-from tests.conftest import VALID_DEFINITION
+from tests.conftest import VALID_DEFINITION, RecordingTaskInstance
 
 
 @pytest.mark.parametrize(
@@ -50,6 +56,28 @@ def test_other_hosts_are_the_emulator_console(api_url, console):
     assert emulator_console_url(api_url) == console
     assert calculated_attribute_url("7", 5, "LTV", api_url) == console + "/calculated-attributes/5"
     assert pipeline_url("7", "p 1/x", api_url) == console + "/pipelines#p%201%2Fx"
+
+
+def test_a_task_knowing_only_the_id_pushes_the_link_unless_the_url_needs_the_name(monkeypatch):
+    # A sensor deferring without a call knows the id it was given, not the name.
+    ti = RecordingTaskInstance()
+    url = publish_calculated_attribute({"ti": ti}, "7", 5, None)
+    assert url == "https://app.mparticle.com/audiences/calculated-attributes/5?workspaceId=7"
+    assert ti.xcom == {XCOM_URL_KEY: url, XCOM_ID_KEY: 5}
+
+    monkeypatch.setenv(
+        "AIRFLOW__MPARTICLE__CALCULATED_ATTRIBUTE_URL_TEMPLATE",
+        "https://ui.example/{workspace_id}/{name}/{ca_id}",
+    )
+    ti = RecordingTaskInstance()
+    assert publish_calculated_attribute({"ti": ti}, "7", 5, None) is None
+    assert ti.xcom == {XCOM_ID_KEY: 5}  # no link with a blank name
+    assert publish_calculated_attribute({"ti": ti}, "7", 5, "L T V") == "https://ui.example/7/L%20T%20V/5"
+    assert ti.xcom == {
+        XCOM_URL_KEY: "https://ui.example/7/L%20T%20V/5",
+        XCOM_ID_KEY: 5,
+        XCOM_NAME_KEY: "L T V",
+    }
 
 
 def test_ensure_operator_links_to_the_attributes_console_page(

@@ -23,7 +23,7 @@ from airflow_provider_mparticle.client.core.config import ClientSettings
 from airflow_provider_mparticle.testing.emulator.adobe.models import TOKEN_PATH
 from airflow_provider_mparticle.testing.emulator.adobe.models import connection_json as adobe_json
 from airflow_provider_mparticle.testing.examples import create_pipeline
-from tests.conftest import load_example_dag
+from tests.conftest import load_example_dag, stored_outputs
 
 pytestmark = pytest.mark.reliability
 
@@ -80,10 +80,6 @@ def error_messages(emulator) -> list[str]:
 def test_no_secret_in_logs_errors_xcom_or_rendered_fields(
     airflow_db, secret_emulator, client, capfd, caplog, monkeypatch, figures, tmp_path
 ):
-    from airflow.models.renderedtifields import RenderedTaskInstanceFields
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
     caplog.set_level(logging.DEBUG)
     # The lifecycle example seeds from a SQL query on this "warehouse".
     warehouse = {"conn_type": "sqlite", "host": str(tmp_path / "warehouse.db")}
@@ -140,14 +136,7 @@ def test_no_secret_in_logs_errors_xcom_or_rendered_fields(
     console = captured.out + captured.err + sources["caplog"]
     for line in ("Triggered pipeline example-pipeline", "Seeding done", "Created calculated attribute"):
         assert line in console, line
-    with create_session() as session:
-        for run in [*runs, failed]:
-            for row in session.query(XComModel).filter_by(dag_id=run.dag_id, run_id=run.run_id):
-                sources[f"xcom {row.dag_id}.{row.task_id}.{row.key}"] = json.dumps(row.value, default=str)
-            for row in session.query(RenderedTaskInstanceFields).filter_by(
-                dag_id=run.dag_id, run_id=run.run_id
-            ):
-                sources[f"rendered {row.dag_id}.{row.task_id}"] = json.dumps(row.rendered_fields, default=str)
+    sources.update(stored_outputs(*runs, failed))
     assert any(k.startswith("xcom") for k in sources)
     assert any(k.startswith("rendered") for k in sources)
     for index, message in enumerate(error_messages(secret_emulator)):

@@ -21,6 +21,7 @@ from airflow_provider_mparticle.sensors.adobe import (
 )
 from airflow_provider_mparticle.triggers.adobe import AdobeComputedAttributeTrigger
 from tests.adobe_helpers import context, definition
+from tests.deferral import run_deferred
 
 
 def create(settings, status=ComputedAttributeStatus.NEW) -> str:
@@ -63,10 +64,21 @@ def test_deferrable_soft_fail_skips_an_attribute_already_failed(
 ):
     attribute_id = create(adobe_aep_settings)
     mparticle_emulator.control.adobe_set_status(attribute_id, final)
+    # Checked on the worker before deferring...
     with pytest.raises(AirflowSkipException):
-        sensor(attribute_id, deferrable=True, soft_fail=True).execute(context())
+        sensor(attribute_id, deferrable=True, check_before_defer=True, soft_fail=True).execute(context())
     with pytest.raises(AdobeComputedAttributeFailedError, match=final):
-        sensor(attribute_id, deferrable=True).execute(context())
+        sensor(attribute_id, deferrable=True, check_before_defer=True).execute(context())
+    # ... or deferred at once: the trigger's first poll finds it.
+    skipped = run_deferred(
+        lambda: sensor(attribute_id, deferrable=True, soft_fail=True), context(), mparticle_emulator.control
+    )
+    assert isinstance(skipped.error, AirflowSkipException)
+    failed = run_deferred(
+        lambda: sensor(attribute_id, deferrable=True), context(), mparticle_emulator.control
+    )
+    assert isinstance(failed.error, AdobeComputedAttributeFailedError)
+    assert final in str(failed.error)
 
 
 def test_draft_fails_rather_than_waiting_forever(adobe_aep_conn_id, adobe_aep_settings):
@@ -107,10 +119,15 @@ async def test_deferrable_end_to_end_through_the_trigger(adobe_aep_conn_id, adob
     assert s.execute_complete(context(), event) is None
 
 
-def test_already_processed_does_not_defer(adobe_aep_conn_id, adobe_aep_settings, mparticle_emulator):
+def test_already_processed_ends_at_the_check_before_defer_or_the_first_poll(
+    adobe_aep_conn_id, adobe_aep_settings, mparticle_emulator
+):
     attribute_id = create(adobe_aep_settings)
     mparticle_emulator.control.adobe_set_status(attribute_id, "PROCESSED")
-    assert sensor(attribute_id, deferrable=True).execute(context()) is None
+    assert sensor(attribute_id, deferrable=True, check_before_defer=True).execute(context()) is None
+    run = run_deferred(lambda: sensor(attribute_id, deferrable=True), context(), mparticle_emulator.control)
+    assert (run.worker.tokens, run.worker.calls, run.error, run.result) == (0, [], None, None)
+    assert run.trigger.calls == [f"GET /data/core/ca/attributes/{attribute_id}"]
 
 
 @pytest.mark.parametrize(

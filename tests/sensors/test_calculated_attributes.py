@@ -18,6 +18,7 @@ from airflow_provider_mparticle.links.calculated_attributes import XCOM_ID_KEY, 
 from airflow_provider_mparticle.sensors.calculated_attributes import MParticleCalculationSensor
 from airflow_provider_mparticle.triggers.calculated_attributes import MParticleCalculationTrigger
 from tests.conftest import VALID_DEFINITION
+from tests.deferral import mark, run_deferred
 
 
 def sensor(**kwargs):
@@ -67,35 +68,71 @@ def test_reschedule_mode(mparticle_conn_id, mparticle_emulator, client, task_con
 def test_deferrable_mode(mparticle_conn_id, mparticle_emulator, client, task_context):
     ca_id = active_ca(client)
     task = sensor(ca_name="LTV", deferrable=True, poke_interval=0.01, timeout=600)
+    start = mark(mparticle_emulator.control)
     with pytest.raises(TaskDeferred) as info:
         task.execute(task_context)
+    assert mparticle_emulator.control.journal(since=start) == []
     trigger = info.value.trigger
     assert isinstance(trigger, MParticleCalculationTrigger)
-    assert (trigger.ca_id, trigger.ca_name, trigger.poll_interval) == (ca_id, "LTV", 0.01)
+    # Deferred at once: the trigger finds the attribute by its name.
+    assert (trigger.ca_id, trigger.ca_name, trigger.poll_interval) == (None, "LTV", 0.01)
     assert trigger.mparticle_conn_id == "mparticle_default"
     assert info.value.method_name == "execute_complete"
     event = run_trigger(trigger)
     result = task.execute_complete(task_context, event)
     assert result["is_calculated"] is True
     assert result["ca_id"] == ca_id
+    assert task_context["ti"].xcom[XCOM_ID_KEY] == ca_id
 
 
-def test_deferrable_checks_once_before_deferring(mparticle_conn_id, mparticle_emulator, client, task_context):
-    mparticle_emulator.control.configure(progress_mode="immediate")
+def test_check_before_defer_checks_once_on_the_worker(
+    mparticle_conn_id, mparticle_emulator, client, task_context
+):
     ca_id = active_ca(client)
-    result = sensor(ca_id=ca_id, deferrable=True).execute(task_context)
+    task = sensor(ca_name="LTV", deferrable=True, check_before_defer=True)
+    with pytest.raises(TaskDeferred) as info:
+        task.execute(task_context)
+    assert (info.value.trigger.ca_id, info.value.trigger.ca_name) == (ca_id, "LTV")
+    assert len(mparticle_emulator.control.journal(path="/calculation")) == 1
+    mparticle_emulator.control.configure(progress_mode="immediate")
+    ca_id = client.calculated_attributes.create("Now", VALID_DEFINITION)
+    client.calculated_attributes.activate(ca_id)
+    result = sensor(ca_id=ca_id, deferrable=True, check_before_defer=True).execute(task_context)
     assert result["is_calculated"] is True
 
 
-@pytest.mark.parametrize("mode", ["poke", "reschedule", "deferrable"])
-def test_missing_attribute_fails_or_skips_with_soft_fail(mparticle_conn_id, task_context, mode):
-    kwargs = {"deferrable": True} if mode == "deferrable" else {"mode": mode, "deferrable": False}
+def run_to_the_end(make, context, control, mode):
+    """The task's result in ``mode``, through the trigger when it defers."""
+    if mode != "deferrable":
+        return make().execute(context)
+    run = run_deferred(make, context, control)
+    if run.error is not None:
+        raise run.error
+    return run.result
+
+
+MODES = {
+    "poke": {"mode": "poke", "deferrable": False},
+    "reschedule": {"mode": "reschedule", "deferrable": False},
+    "deferrable": {"deferrable": True},
+    "check_before_defer": {"deferrable": True, "check_before_defer": True},
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_missing_attribute_fails_or_skips_with_soft_fail(
+    mparticle_conn_id, mparticle_emulator, task_context, mode
+):
+    kwargs = MODES[mode]
+    control = mparticle_emulator.control
     with pytest.raises(MParticleTaskFailure, match="No calculated attribute named 'nope'"):
-        sensor(ca_name="nope", **kwargs).execute(task_context)
+        run_to_the_end(lambda: sensor(ca_name="nope", **kwargs), task_context, control, mode)
     with pytest.raises(AirflowSkipException):
-        sensor(ca_name="nope", soft_fail=True, **kwargs).execute(task_context)
+        run_to_the_end(lambda: sensor(ca_name="nope", soft_fail=True, **kwargs), task_context, control, mode)
     with pytest.raises(MParticleTaskFailure, match="id 5 does not exist"):
-        sensor(ca_id=5, **kwargs).execute(task_context)
+        run_to_the_end(lambda: sensor(ca_id=5, **kwargs), task_context, control, mode)
+    with pytest.raises(AirflowSkipException):
+        run_to_the_end(lambda: sensor(ca_id="five", soft_fail=True, **kwargs), task_context, control, mode)
 
 
 def test_attribute_deleted_while_deferred_skips_with_soft_fail(mparticle_conn_id, client, task_context):
@@ -106,9 +143,9 @@ def test_attribute_deleted_while_deferred_skips_with_soft_fail(mparticle_conn_id
     client.calculated_attributes.delete(ca_id)
     event = run_trigger(info.value.trigger)
     assert (event["status"], event["reason"]) == ("error", "not_found")
-    with pytest.raises(AirflowSkipException, match="not found"):
+    with pytest.raises(AirflowSkipException, match="does not exist"):
         task.execute_complete(task_context, event)
-    with pytest.raises(MParticleTaskFailure, match="not found"):
+    with pytest.raises(MParticleTaskFailure, match="does not exist"):
         sensor(ca_id=ca_id, deferrable=True).execute_complete(task_context, event)
     # What Airflow calls on resume: soft_fail turns the failure into a skip.
     with pytest.raises(AirflowSkipException):

@@ -8,6 +8,7 @@ from airflow_provider_mparticle.exceptions import MParticleTaskFailure
 from airflow_provider_mparticle.sensors.warehouse_sync import MParticlePipelineRunSensor
 from airflow_provider_mparticle.testing.examples import create_pipeline
 from airflow_provider_mparticle.triggers.warehouse_sync import MParticlePipelineRunTrigger
+from tests.deferral import run_deferred
 
 PIPELINE = "example-pipeline"
 
@@ -74,7 +75,14 @@ def test_deferrable_checks_once_then_defers(pipeline, client, mparticle_emulator
         s.execute_complete({}, {"status": "failed", "message": "boom"})
 
 
-def test_deferrable_returns_at_once_when_already_done(pipeline, client, mparticle_emulator):
-    mparticle_emulator.control.configure(progress_mode="immediate")
+def test_a_run_already_done_ends_after_the_first_poll_or_the_check_before_defer(
+    pipeline, client, mparticle_emulator
+):
+    control = mparticle_emulator.control
+    control.configure(progress_mode="immediate")
     client.warehouse_sync.trigger(PIPELINE)
-    assert sensor(deferrable=True).execute({})["status"] == "success"
+    assert sensor(deferrable=True, check_before_defer=True).execute({})["status"] == "success"
+    run = run_deferred(lambda: sensor(deferrable=True), {}, control)
+    assert (run.worker.tokens, run.worker.calls) == (0, [])
+    assert len(run.trigger.calls) == 1  # the report, which holds the latest run
+    assert run.result["status"] == "success"

@@ -6,6 +6,8 @@ import asyncio
 import importlib
 import time
 
+import pytest
+
 from airflow_provider_mparticle.events import validate_event
 from airflow_provider_mparticle.triggers.calculated_attributes import MParticleCalculationTrigger
 from tests.conftest import VALID_DEFINITION
@@ -49,7 +51,33 @@ async def test_missing_attribute_is_an_error_event(mparticle_conn_id, mparticle_
     [event] = await events(make_trigger(42))
     assert event["status"] == "error"
     assert event["reason"] == "not_found"
-    assert "Calculated attribute id 42 not found" in event["message"]
+    assert "Calculated attribute id 42 does not exist in workspace" in event["message"]
+
+
+async def test_a_name_is_looked_up_by_the_first_poll(mparticle_conn_id, mparticle_emulator, client):
+    control = mparticle_emulator.control
+    ca_id = active_ca(client)
+    trigger = make_trigger(None, ca_name="LTV")
+    assert trigger.serialize()[1]["ca_id"] is None
+    [event] = await events(trigger)
+    assert (event["status"], event["ca_id"], event["name"]) == ("success", ca_id, "LTV")
+    # One look-up, then the calculation only.
+    assert len(control.journal(path="/calculatedattributes", method="GET")) == 1 + len(
+        control.journal(path="/calculation")
+    )
+
+
+async def test_a_name_that_matches_nothing_is_not_found(mparticle_conn_id, mparticle_emulator, client):
+    active_ca(client)
+    [event] = await events(make_trigger(None, ca_name="ltv"))
+    assert (event["status"], event["reason"]) == ("error", "not_found")
+    assert "No calculated attribute named 'ltv' in workspace" in event["message"]
+    assert mparticle_emulator.control.journal(path="/calculation") == []
+
+
+def test_an_id_or_a_name_is_required():
+    with pytest.raises(ValueError, match="ca_id or ca_name"):
+        make_trigger(None)
 
 
 async def test_deadline_gives_a_timeout_event(mparticle_conn_id, mparticle_emulator, client):

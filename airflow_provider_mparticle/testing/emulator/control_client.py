@@ -75,9 +75,16 @@ class EmulatorControl:
         self._call("POST", "/tokens/expire")
 
     def journal(
-        self, path: str | None = None, method: str | None = None, bodies: bool = True
+        self, path: str | None = None, method: str | None = None, bodies: bool = True, since: int = 0
     ) -> list[dict[str, Any]]:
-        params: dict[str, Any] = {"bodies": bodies}
+        """The requests received (oldest first), optionally filtered.
+
+        :param path: keep requests whose path contains this.
+        :param method: keep requests of this HTTP method.
+        :param bodies: include the (masked) request bodies.
+        :param since: keep requests after this sequence number (``stats()["requests"]`` taken earlier).
+        """
+        params: dict[str, Any] = {"bodies": bodies, "since": since}
         if path:
             params["path"] = path
         if method:
@@ -191,8 +198,16 @@ class EmulatorControl:
         """Let a held run finish on its next read, optionally with another outcome."""
         return self._call("POST", f"/warehouse-sync/runs/{run_id}/release", json=plan)  # type: ignore[no-any-return]
 
+    def hold_create_answers(self, kind: str, seconds: float = 60, times: int = 1) -> dict[str, Any]:
+        """Hold the answer of the next ``times`` creates of ``kind`` (``Connection``, ``Data model``,
+        ``Pipeline``) for ``seconds`` or until :meth:`release_trigger_answers`: the object is created
+        first, so a client killed meanwhile never learns that it exists."""
+        body = {"kind": kind, "seconds": seconds, "times": times}
+        return self._call("POST", "/warehouse-sync/create-answers/hold", json=body)  # type: ignore[no-any-return]
+
     def release_trigger_answers(self) -> int:
-        """Send the trigger answers held by ``plan_pipeline_runs(..., answer_delay=...)``; returns how many."""
+        """Send the answers held by ``plan_pipeline_runs(..., answer_delay=...)`` and
+        :meth:`hold_create_answers`; returns how many."""
         return int(self._call("POST", "/warehouse-sync/trigger-answers/release")["released"])
 
     def fault_warehouse_connection(self, connection_id: str, message: str) -> dict[str, Any]:

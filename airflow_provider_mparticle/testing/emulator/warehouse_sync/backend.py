@@ -5,13 +5,18 @@ go ``queued`` -> ``running`` (-> ``retrying`` -> ``running``) -> ``success`` | `
 by the emulator's progress rule; the trigger answers 400 "Pipeline X is already in progress." while a run
 is in flight; a faulted pipeline may be triggered again (the reference says both "400 if not idle" and
 "use trigger to re-attempt a faulted pipeline": the emulator refuses only running and stopped pipelines);
-a PUT clears the fault of what it replaces; at most 5 active pipelines; secrets come back masked.
+a PUT clears the fault of what it replaces; at most 5 active pipelines; secrets come back masked; a
+pipeline naming a missing connection or data model is refused. The field validations of the bodies (an
+empty data model SQL, the fields each warehouse requires, a data plan without a version...) and the
+refusal to update or delete a running pipeline are in
+:mod:`~airflow_provider_mparticle.testing.emulator.warehouse_sync.rules`.
 
 Control plane under ``/_emulator/warehouse-sync``: the outcome, record counts and errors of a
 pipeline's next runs, holding a run until released, holding the trigger's *answer* (the run is created,
 the HTTP answer waits ``answer_delay`` seconds or until released: a client killed meanwhile never learns
-the run id), and faults on connections and data models. Every trigger is in the shared journal
-(``POST .../inputs/data-pipelines/trigger``).
+the run id), faults on connections and data models, and holding the answer of the next creates of a
+kind (the object is created, the answer waits: a client killed meanwhile never learns that it exists).
+Every trigger is in the shared journal (``POST .../inputs/data-pipelines/trigger``).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from airflow_provider_mparticle.testing.emulator.errors import (
 )
 from airflow_provider_mparticle.testing.emulator.redaction import redact_body
 from airflow_provider_mparticle.testing.emulator.state import Progress, iso
+from airflow_provider_mparticle.testing.emulator.warehouse_sync import rules
 from airflow_provider_mparticle.testing.emulator.warehouse_sync.models import (
     OUTCOMES,
     RunPlan,
@@ -47,9 +53,6 @@ SLUG = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 SECRET_CONFIG_KEYS = {"password", "service_account_key"}
-
-
-PROVIDERS = {"Snowflake", "BigQuery", "Redshift", "Databricks"}
 
 
 MAX_ACTIVE_PIPELINES = 5
@@ -80,6 +83,8 @@ class WarehouseSyncBackend:
         self.runs: dict[int, StoredRun] = {}
         self.plans: dict[str, RunPlan] = {}
         self.next_run_id = 1
+        # Kind ("Connection", "Data model", "Pipeline") -> [creates left, seconds each answer is held].
+        self.held_creates: dict[str, list[float]] = {}
         for answer in getattr(self, "held_answers", []):
             answer.set()
         # Trigger answers being held (see RunPlan.answer_delay); set() sends one.
@@ -160,6 +165,14 @@ class WarehouseSyncBackend:
         store[item_id] = item
         return item
 
+    def create_answer_delay(self, what: str) -> float:
+        """Seconds to hold the answer of a create of ``what`` just made (0: answer at once)."""
+        held = self.held_creates.get(what)
+        if not held or held[0] <= 0:
+            return 0.0
+        held[0] -= 1
+        return held[1]
+
     # --- connections ------------------------------------------------------------------------------
 
     def connection_json(self, item: StoredResource) -> dict[str, Any]:
@@ -181,17 +194,7 @@ class WarehouseSyncBackend:
 
     def put_connection(self, body: Any, path_id: str | None) -> StoredResource:
         item_id = self._check_id(body, path_id)
-        errors = []
-        if not body.get("name"):
-            errors.append("Field 'name' is required.")
-        if body.get("state") not in ("new", "active", "inactive"):
-            errors.append("Field 'state' must be one of new, active, inactive.")
-        if body.get("service_provider") not in PROVIDERS:
-            errors.append("Field 'service_provider' must be one of " + ", ".join(sorted(PROVIDERS)) + ".")
-        if not isinstance(body.get("config"), dict):
-            errors.append("Field 'config' is required.")
-        if errors:
-            raise bad_request(errors)
+        rules.check_connection(body)
         return self._store(self.connections, "Connection", body, item_id, path_id)
 
     # --- data models ------------------------------------------------------------------------------
@@ -211,15 +214,7 @@ class WarehouseSyncBackend:
 
     def put_data_model(self, body: Any, path_id: str | None) -> StoredResource:
         item_id = self._check_id(body, path_id)
-        errors = []
-        if not body.get("name"):
-            errors.append("Field 'name' is required.")
-        if body.get("type") != "sql":
-            errors.append("Field 'type' must be 'sql'.")
-        if not isinstance(body.get("config"), dict) or not (body.get("config") or {}).get("sql_query"):
-            errors.append("Field 'config.sql_query' is required.")
-        if errors:
-            raise bad_request(errors)
+        rules.check_data_model(body)
         return self._store(self.data_models, "Data model", body, item_id, path_id)
 
     # --- pipelines --------------------------------------------------------------------------------
@@ -274,43 +269,15 @@ class WarehouseSyncBackend:
 
     def put_pipeline(self, body: Any, path_id: str | None) -> StoredResource:
         item_id = self._check_id(body, path_id)
-        errors = []
-        for name in ("name", "connection_id", "data_model_id"):
-            if not body.get(name):
-                errors.append(f"Field '{name}' is required.")
-        if body.get("pipeline_type") not in ("user_attributes", "events"):
-            errors.append("Field 'pipeline_type' must be one of user_attributes, events.")
-        elif body["pipeline_type"] == "events" and not body.get("field_transformation_id"):
-            errors.append("Field 'field_transformation_id' is required for event pipelines.")
-        if body.get("state") not in ("new", "active", "paused"):
-            errors.append("Field 'state' must be one of new, active, paused.")
-        if body.get("environment") not in ("development", "production"):
-            errors.append("Field 'environment' must be one of development, production.")
-        sync_mode, schedule = body.get("sync_mode"), body.get("schedule")
-        if not isinstance(sync_mode, dict) or sync_mode.get("type") not in ("incremental", "full"):
-            errors.append("Field 'sync_mode.type' must be one of incremental, full.")
-        elif sync_mode["type"] == "incremental" and not (
-            sync_mode.get("iterator_field") and sync_mode.get("iterator_data_type")
-        ):
-            errors.append(
-                "Fields 'sync_mode.iterator_field' and 'sync_mode.iterator_data_type' are required."
-            )
-        # The reference spells the on-demand schedule both ways.
-        if not isinstance(schedule, dict) or schedule.get("type") not in (
-            "interval",
-            "once",
-            "on_demand",
-            "on-demand",
-        ):
-            errors.append("Field 'schedule.type' must be one of interval, once, on_demand.")
-        elif schedule["type"] == "interval" and not (schedule.get("frequency") and schedule.get("start")):
-            errors.append("Fields 'schedule.frequency' and 'schedule.start' are required for intervals.")
-        if errors:
-            raise bad_request(errors)
+        rules.check_pipeline(body)
+        if path_id is not None and path_id in self.pipelines and self.active_run(path_id) is not None:
+            rules.running_change(path_id, self.pipelines[path_id].body, body)
         if body["connection_id"] not in self.connections:
             raise bad_request(f"Connection {body['connection_id']} does not exist.")
         if body["data_model_id"] not in self.data_models:
             raise bad_request(f"Data model {body['data_model_id']} does not exist.")
+        planning = self.state.backends.get("data_planning")
+        rules.check_data_plan(body, getattr(planning, "plans", None), self.state.settings.workspace_id)
         if body["state"] == "active":
             active = sum(
                 1
@@ -322,7 +289,9 @@ class WarehouseSyncBackend:
         return self._store(self.pipelines, "Pipeline", body, item_id, path_id)
 
     def delete_pipeline(self, pipeline_id: str) -> None:
-        self._get(self.pipelines, pipeline_id, "Pipeline")
+        pipeline = self._get(self.pipelines, pipeline_id, "Pipeline")
+        if self.active_run(pipeline_id) is not None:
+            rules.running_change(pipeline_id, pipeline.body, None)
         del self.pipelines[pipeline_id]
         for run_id in [r.id for r in self.runs.values() if r.pipeline_id == pipeline_id]:
             del self.runs[run_id]

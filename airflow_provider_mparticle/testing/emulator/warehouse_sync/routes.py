@@ -35,6 +35,17 @@ def register(app: FastAPI, state: EmulatorState) -> None:
     base = "/platform/v2/workspaces/{workspace_id}"
     pipelines = base + "/inputs/data-pipelines"
 
+    async def hold_answer(seconds: float) -> None:
+        """Wait ``seconds`` or until the held answers are released (what was asked is already done)."""
+        if seconds <= 0:
+            return
+        answer = asyncio.Event()
+        backend.held_answers.append(answer)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(answer.wait(), seconds)
+        with contextlib.suppress(ValueError):
+            backend.held_answers.remove(answer)
+
     def guard(request: Request, workspace_id: str) -> None:
         state.check_bearer(request.headers.get("authorization"))
         state.check_workspace(workspace_id)
@@ -57,7 +68,9 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         @app.post(path, name=f"create {what}")
         async def create_item(request: Request, workspace_id: str) -> JSONResponse:
             guard(request, workspace_id)
-            return JSONResponse(to_json(put(await read_json(request), None)))
+            created = put(await read_json(request), None)
+            await hold_answer(backend.create_answer_delay(what))
+            return JSONResponse(to_json(created))
 
         @app.put(path + "/{item_id}", name=f"update {what}")
         async def update_item(request: Request, workspace_id: str, item_id: str) -> JSONResponse:
@@ -144,14 +157,8 @@ def register(app: FastAPI, state: EmulatorState) -> None:
             return JSONResponse(
                 {"statusCode": 400, "errors": [{"message": m} for m in error.messages]}, status_code=400
             )
-        if run.plan.answer_delay > 0:
-            # The run exists from here on; only the answer waits (until released or the delay is over).
-            answer = asyncio.Event()
-            backend.held_answers.append(answer)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(answer.wait(), run.plan.answer_delay)
-            with contextlib.suppress(ValueError):
-                backend.held_answers.remove(answer)
+        # The run exists from here on; only the answer waits (until released or the delay is over).
+        await hold_answer(run.plan.answer_delay)
         return JSONResponse({"pipeline_run_id": run.id, "status": "attempt_requested"})
 
     item_routes(
@@ -213,9 +220,20 @@ def register(app: FastAPI, state: EmulatorState) -> None:
         run.progress.mode = "immediate"
         return run.as_json(backend.now, read=False)
 
+    @app.post(CONTROL + "/create-answers/hold")
+    async def hold_create_answers(request: Request) -> dict[str, Any]:
+        """Hold the answer of the next ``times`` creates of ``kind`` (``Connection``, ``Data model``,
+        ``Pipeline``) for ``seconds`` (or until released): each object is created before its answer waits."""
+        body = await control_body(request)
+        kind = str(body.get("kind"))
+        if kind not in ("Connection", "Data model", "Pipeline"):
+            raise bad_request("kind must be one of Connection, Data model, Pipeline.")
+        backend.held_creates[kind] = [float(body.get("times", 1)), float(body.get("seconds", 60))]
+        return {"kind": kind, "times": body.get("times", 1), "seconds": body.get("seconds", 60)}
+
     @app.post(CONTROL + "/trigger-answers/release")
     async def release_answers() -> dict[str, int]:
-        """Send every trigger answer being held now."""
+        """Send every answer being held now (of triggers and of creates)."""
         held = list(backend.held_answers)
         for answer in held:
             answer.set()
