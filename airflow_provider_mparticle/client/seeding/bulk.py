@@ -111,6 +111,45 @@ def encode_user(user: Mapping[str, Any], row_number: int, limits: PackingLimits)
     return encoded
 
 
+class Packer:
+    """Packs encoded users into chunks one user at a time, in source order, within both limits.
+
+    Ask :meth:`fits` before :meth:`add`: when the user does not fit, :meth:`close` the chunk first (with
+    the mark of its last user). :func:`pack` is the loop over an iterable.
+    """
+
+    def __init__(self, limits: PackingLimits, start_index: int = 0) -> None:
+        self.max_users = limits.max_users
+        self.max_bytes = limits.max_bytes
+        self.index = start_index
+        self._parts: list[bytes] = []
+        self._rows: list[int] = []
+        self._size = 2  # the brackets
+
+    @property
+    def users(self) -> int:
+        """Users in the chunk being filled."""
+        return len(self._parts)
+
+    def fits(self, encoded: bytes) -> bool:
+        """Whether ``encoded`` fits in the chunk being filled (always, when it is empty)."""
+        parts = self._parts
+        return not parts or (len(parts) < self.max_users and self._size + len(encoded) + 1 <= self.max_bytes)
+
+    def add(self, row_number: int, encoded: bytes) -> None:
+        """Append a user that :meth:`fits`."""
+        self._size += len(encoded) + (1 if self._parts else 0)
+        self._parts.append(encoded)
+        self._rows.append(row_number)
+
+    def close(self, mark: bytes = b"") -> Chunk:
+        """The chunk being filled (not empty), with ``mark``; the next one starts empty."""
+        chunk = Chunk(self.index, b"[" + b",".join(self._parts) + b"]", tuple(self._rows), mark)
+        self.index += 1
+        self._parts, self._rows, self._size = [], [], 2
+        return chunk
+
+
 def pack(
     users: Iterable[tuple[int, bytes] | tuple[int, bytes, bytes]], limits: PackingLimits, start_index: int = 0
 ) -> Iterator[Chunk]:
@@ -118,25 +157,16 @@ def pack(
 
     A chunk carries the mark of its last user (see :attr:`Chunk.mark`).
     """
-    parts: list[bytes] = []
-    rows: list[int] = []
-    size = 2  # the brackets
-    index = start_index
+    packer = Packer(limits, start_index)
     mark = b""
     for item in users:
-        row_number, encoded = item[0], item[1]
-        added = len(encoded) + (1 if parts else 0)
-        if parts and (len(parts) >= limits.max_users or size + added > limits.max_bytes):
-            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
-            index += 1
-            parts, rows, size = [], [], 2
-            added = len(encoded)
-        parts.append(encoded)
-        rows.append(row_number)
-        size += added
+        encoded = item[1]
+        if not packer.fits(encoded):
+            yield packer.close(mark)
+        packer.add(item[0], encoded)
         mark = item[2] if len(item) == 3 else b""
-    if parts:
-        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
+    if packer.users:
+        yield packer.close(mark)
 
 
 # --- sending -------------------------------------------------------------------------------------
