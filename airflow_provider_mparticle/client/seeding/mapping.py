@@ -82,6 +82,9 @@ def _is_blank(value: Any) -> bool:
 
 def _number(value: Any) -> int | float:
     """A finite number from a number or numeric text; ints stay ints."""
+    kind = type(value)
+    if (kind is float and math.isfinite(value)) or kind is int:  # the common cases, checked first
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool):
         raise _Invalid(f"must be a number, got {_short(value)}")
     if isinstance(value, int):
@@ -311,7 +314,7 @@ class CalculatedAttributeSeed:
 
         def seed(row: Mapping[str, Any]) -> dict[str, Any] | None:
             raw = row.get(column, _MISSING)
-            if raw is _MISSING or _is_blank(raw):
+            if raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):  # blank
                 if optional:
                     return None
                 return {key: convert_column(column, raw, convert)}  # raises the missing / empty error
@@ -495,9 +498,13 @@ class SeedMapping:
             seed_columns = ", ".join(c for ca in self.calculated_attributes for c in ca.columns)
             raise SeedRowError(row_number, seed_columns, "every seed of the row is empty")
         user["calculated_attributes"] = {"workspace": seeds}
-        attributes = []
+        attributes: list[dict[str, Any]] = []
         for name, column in self.user_attributes.items():
             value = row.get(column)
+            if type(value) is str:  # the common case, as _scalar takes it
+                if value.strip():
+                    attributes.append({"attribute_name": name, "attribute_value": value})
+                continue
             if _is_blank(value):
                 continue
             try:
