@@ -18,14 +18,13 @@ Implements the bulk path of https://docs.mparticle.com/developers/calculated-att
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.client import MParticleClient
@@ -432,12 +431,25 @@ class BulkSeeder:
         self.pacer.pause(wait)
         return True
 
-    def _done(self, chunk: Chunk, future: Future[None]) -> None:
+    def _sender(self, queue: SimpleQueue[Chunk | None]) -> None:
+        """A sending thread: sends the chunks it takes, one at a time, until the end mark (None). Once the
+        load stops, the chunks still queued are dropped unsent (their slots released)."""
+        while (chunk := queue.get()) is not None:
+            if self._stopping.is_set():
+                self._slots.release()
+                continue
+            try:
+                self._send(chunk)
+            except BaseException as error:  # every failure stops the load; run() raises the first
+                self._done(chunk, error)
+            else:
+                self._done(chunk, None)
+
+    def _done(self, chunk: Chunk, error: BaseException | None) -> None:
+        """A chunk's outcome (``error`` None: accepted); its slot is released unless a stored checkpoint
+        has to cover it first."""
         keep_slot = False
         try:
-            if future.cancelled():
-                return
-            error = future.exception()
             with self._lock:
                 if error is not None:
                     if self._failure is None and not isinstance(error, _Stopped):
@@ -592,7 +604,6 @@ class BulkSeeder:
         """
         self._started = time.monotonic()
         self._next_progress = self._started + min(self.first_progress, self.progress_interval)
-        futures: set[Future[None]] = set()
         source_error: BaseException | None = None
         writer: threading.Thread | None = None
         if self.on_checkpoint is not None:
@@ -603,30 +614,36 @@ class BulkSeeder:
                 daemon=True,
             )
             writer.start()
-        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mparticle-seed")
+        # The sending threads take chunks from one queue: a taken slot per queued or unanswered chunk
+        # bounds it (no future, no pool bookkeeping per request).
+        queue: SimpleQueue[Chunk | None] = SimpleQueue()
+        senders = [
+            threading.Thread(target=self._sender, args=(queue,), name=f"mparticle-seed_{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
+        for sender in senders:
+            sender.start()
         try:
             try:
                 for chunk in chunks:
                     if not self._take_slot():
                         break
-                    future = executor.submit(self._send, chunk)
-                    futures.add(future)
-                    future.add_done_callback(functools.partial(self._done, chunk))
-                    if len(futures) > 4 * self.concurrency:
-                        futures = {f for f in futures if not f.done()}
+                    queue.put(chunk)
                     self._tick()
             except BaseException as error:
                 # The source failed (or an invalid row in a single pass): stop and report what was sent.
                 source_error = error
                 self._stopping.set()
-            while any(not f.done() for f in futures):
-                if self._stopping.is_set() or self._lost():
-                    for f in futures:
-                        f.cancel()
-                time.sleep(0.05)
-                self._tick()
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            for _ in senders:
+                queue.put(None)
+            # The requests in flight finish; a supervisor found gone meanwhile stops what is queued.
+            for sender in senders:
+                while sender.is_alive():
+                    sender.join(0.05)
+                    if not self._stopping.is_set():
+                        self._lost()
+                    self._tick()
             if writer is not None:
                 with self._lock:
                     self._writer_done = True
