@@ -38,8 +38,9 @@ ROWS = 200_000
 REPEATS = 3
 SQL = "select customer_id, ltv, tier from customers where id <= ? order by id"
 # The goals as ratios to the json.dumps floor: 15 µs and 10 µs over the 5.4 µs of the machine.
-# Not met yet (see the README): reported beside each figure, they do not fail `make bench` until they
-# are, so that the gate stays one that passes on main; every user sent and stored does gate.
+# Reported beside each figure, they do not fail `make bench` (see the README: the validation goal was
+# met by a thin margin on a busy machine, the single-pass one not yet); every user sent and stored does
+# gate.
 GOALS = {"sql_validation_ratio_to_json": 2.8, "sql_single_pass_ratio_to_json": 1.9}
 CASES = [("sql", True), ("sql", False), ("jsonl", True), ("jsonl", False)]
 

@@ -247,7 +247,10 @@ def run(emulator: Emulator) -> dict[str, Any]:
 
 def cpu_keys(cpu: dict[str, Any]) -> dict[str, Any]:
     """The client-CPU figures that go to the top level of the results."""
-    return {name: cpu[name] for name in (*CPU_FIGURES, "ratio_to_json_dumps")}
+    return {
+        **{name: cpu[name] for name in CPU_FIGURES},
+        "client_cpu_ratio_to_json_dumps": cpu["ratio_to_json_dumps"],
+    }
 
 
 def check(results: dict[str, Any]) -> bool:
