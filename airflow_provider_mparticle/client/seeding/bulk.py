@@ -2,9 +2,9 @@
 
 The pieces, each usable alone:
 
-- :func:`encode_user` and :func:`pack`: users are encoded once (compact JSON, the bytes that are sent)
-  and packed into bulk request bodies by user count and encoded size (defaults: 100 users, 256,000
-  bytes, below both readings of "256 KB");
+- :func:`encode_user` and :func:`pack` (or :class:`Packer`, one user at a time): users are encoded once
+  (compact JSON, the bytes that are sent) and packed into bulk request bodies by user count and encoded
+  size (defaults: 100 users, 256,000 bytes, below both readings of "256 KB");
 - :class:`~airflow_provider_mparticle.client.seeding.pacing.Pacer` (in :mod:`.pacing`): the shared send gate;
 - :class:`BulkSeeder`: sends packed chunks over one pooled :class:`~airflow_provider_mparticle.client.MParticleClient`
   from a fixed pool of threads, never holding more than ``2 x concurrency`` chunks in memory. It retries
