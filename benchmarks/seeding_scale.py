@@ -9,9 +9,11 @@
    emulator's order-independent digest of what was stored against the one computed here). The same at
    N = 8 without the ``X-mp-rate-limit-percentage-used`` header (a proxy that strips it).
 2. client CPU: a child process seeds 50,000 prepared users at zero latency and no limit; its CPU time
-   (every thread) per user, next to the CPU time of encoding the same users as JSON in the same process.
+   (every thread) per user, next to the CPU time of encoding the same users in the same process with
+   stdlib ``json.dumps`` (the floor of issue 26's goal: <= 1.0x) and with the client's own encoder.
 
-``python -m benchmarks.seeding_scale`` runs both and updates their keys in ``results/seeding.json``;
+``python -m benchmarks.seeding_scale`` runs both and updates their keys in ``results/seeding.json``
+(``python -m benchmarks.seeding_scale cpu``: the client CPU only);
 ``python -m benchmarks.seeding`` (``make bench``) runs them with the rest. Targets: >= 90% of the limit
 with <= 5% 429s, slowest / fastest <= 1.5 and nothing lost for every N; >= 75% with <= 10% 429s at N = 8
 without the header.
@@ -20,6 +22,7 @@ without the header.
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -32,6 +35,8 @@ SHARD_USERS = 25_000
 NO_HEADER_SHARDS = 8
 WARM_UP_SECONDS = 2.0
 CPU_USERS = 50_000
+CPU_ROUNDS = 3
+CPU_FIGURES = ("client_cpu_us_per_user", "json_dumps_cpu_us_per_user", "json_encode_cpu_us_per_user")
 
 
 # --- in a shard's process ---------------------------------------------------------------------------
@@ -183,6 +188,10 @@ def cpu_child(url: str, users: int) -> None:
     limits = PackingLimits()
     started = time.process_time()
     for u in prepared:
+        json.dumps(u)
+    dumps_cpu = time.process_time() - started
+    started = time.process_time()
+    for u in prepared:
         encode_json(u)
     encode_cpu = time.process_time() - started
     with BulkSeeder(settings) as seeder:
@@ -192,6 +201,7 @@ def cpu_child(url: str, users: int) -> None:
     out = {
         "users": report.users_sent,
         "client_cpu_us_per_user": round(load_cpu / users * 1e6, 2),
+        "json_dumps_cpu_us_per_user": round(dumps_cpu / users * 1e6, 2),
         "json_encode_cpu_us_per_user": round(encode_cpu / users * 1e6, 2),
         "requests": report.http_requests,
     }
@@ -199,11 +209,18 @@ def cpu_child(url: str, users: int) -> None:
 
 
 def client_cpu(emulator: Emulator) -> dict[str, Any]:
-    emulator.fresh()
-    emulator.control.set_latency(0)
-    out = child_result(["benchmarks.seeding_scale", "--cpu", emulator.url, str(CPU_USERS)])
+    """The median of ``CPU_ROUNDS`` children (each figure's own median; the machine may be shared)."""
+    runs = []
+    for _ in range(CPU_ROUNDS):
+        emulator.fresh()
+        emulator.control.set_latency(0)
+        runs.append(child_result(["benchmarks.seeding_scale", "--cpu", emulator.url, str(CPU_USERS)]))
+    out: dict[str, Any] = {name: statistics.median(run[name] for run in runs) for name in CPU_FIGURES}
+    out["users"] = CPU_USERS
+    out["ratio_to_json_dumps"] = round(out["client_cpu_us_per_user"] / out["json_dumps_cpu_us_per_user"], 2)
     out["ratio_to_json_encode"] = round(out["client_cpu_us_per_user"] / out["json_encode_cpu_us_per_user"], 2)
-    print(f"  client CPU at zero latency: {out}")
+    out["runs"] = runs
+    print(f"  client CPU at zero latency (median of {CPU_ROUNDS}): {out}")
     return out
 
 
@@ -223,10 +240,17 @@ def run(emulator: Emulator) -> dict[str, Any]:
     """Both scenarios on a running emulator: the top-level keys, with their details under ``details``."""
     results = shards(emulator)
     cpu = client_cpu(emulator)
-    results["client_cpu_us_per_user"] = cpu["client_cpu_us_per_user"]
-    results["json_encode_cpu_us_per_user"] = cpu["json_encode_cpu_us_per_user"]
+    results.update(cpu_keys(cpu))
     results["details"]["client_cpu"] = cpu
     return results
+
+
+def cpu_keys(cpu: dict[str, Any]) -> dict[str, Any]:
+    """The client-CPU figures that go to the top level of the results."""
+    return {
+        **{name: cpu[name] for name in CPU_FIGURES},
+        "client_cpu_ratio_to_json_dumps": cpu["ratio_to_json_dumps"],
+    }
 
 
 def check(results: dict[str, Any]) -> bool:
@@ -246,17 +270,22 @@ def merge(previous: dict[str, Any], results: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def main() -> bool:
-    """Only this scenario; the other keys of ``results/seeding.json`` are kept."""
+def main(only_cpu: bool = False) -> bool:
+    """Only this scenario (``cpu``: only the client CPU); the other keys of ``results/seeding.json`` are kept."""
     emulator = Emulator()
     try:
-        print(
-            f"Seeding at scale: emulator in its own process, {LATENCY_MS} ms latency, {RATE_LIMIT:,} users/s"
-        )
-        results = run(emulator)
+        if only_cpu:
+            cpu = client_cpu(emulator)
+            results: dict[str, Any] = {**cpu_keys(cpu), "details": {"client_cpu": cpu}}
+        else:
+            print(
+                f"Seeding at scale: emulator in its own process, {LATENCY_MS} ms latency, "
+                f"{RATE_LIMIT:,} users/s"
+            )
+            results = run(emulator)
     finally:
         emulator.stop()
-    ok = check(results)
+    ok = only_cpu or check(results)
     previous = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     RESULTS.write_text(json.dumps(merge(previous, results), indent=2) + "\n")
     print(f"\n  written to {RESULTS}")
@@ -269,4 +298,4 @@ if __name__ == "__main__":
     elif len(sys.argv) == 4 and sys.argv[1] == "--cpu":
         cpu_child(sys.argv[2], int(sys.argv[3]))
     else:
-        sys.exit(0 if main() else 1)
+        sys.exit(0 if main(only_cpu=sys.argv[1:] == ["cpu"]) else 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -261,3 +262,43 @@ def test_max_elapsed_bounds_the_whole_call(mparticle_emulator, mparticle_setting
     with MParticleClient(settings) as client, pytest.raises(MParticleTransportError):
         client.calculated_attributes.list()
     assert time.monotonic() - started < 5.0
+
+
+def test_the_direct_path_sends_what_session_request_sends(
+    mparticle_emulator, mparticle_settings, monkeypatch
+):
+    """The bulk POST and a bearer GET, sent straight to urllib3's pool and then by ``Session.request``
+    (which a response hook on the session brings back): the server sees the same requests."""
+    import requests
+
+    from tests.conftest import VALID_DEFINITION
+
+    calls = []
+    request = requests.Session.request
+
+    def counted(self, method, url, *args, **kwargs):
+        if "/_emulator/" not in url:  # the emulator's control client is a requests session too
+            calls.append((method, url))
+        return request(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", counted)
+    control = mparticle_emulator.control
+    user = {"environment": "production", "identities": {"customer_id": "c1"}, "calculated_attributes": {"workspace": [{"attribute_name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "seed": {"value": 1.5}}]}}  # fmt: skip
+    seen = {}
+    with MParticleClient(mparticle_settings) as client:
+        client.calculated_attributes.create("LTV", VALID_DEFINITION)
+        for way in ("direct", "session"):
+            if way == "session":
+                client.transport.session.hooks["response"].append(lambda answer, *args, **kwargs: None)
+            calls.clear()
+            assert client.seeding.seed_users([user]).status_code == 202
+            assert client.calculated_attributes.list()[0].name == "LTV"
+            journal = control.journal()
+            bulk = next(e for e in reversed(journal) if e["path"].endswith("/bulkcalculatedattributes"))
+            listing = journal[-1]
+            seen[way] = [
+                (e["method"], e["path"], e["query"], e["headers"], e["body"]) for e in (bulk, listing)
+            ]
+            assert len(calls) == (0 if way == "direct" else 2)
+    assert seen["direct"] == seen["session"]
+    assert seen["direct"][0][3]["content-length"] == str(len(json.dumps(user, separators=(",", ":"))) + 2)

@@ -356,6 +356,46 @@ def test_resume_with_the_same_rows_skips_the_acknowledged_prefix(conn, ltv):
     assert sorted(int(c[1:]) for c in sent) == list(range(last_row + 1, 1001))
 
 
+@pytest.mark.parametrize("validation_pass", [True, False])
+def test_resume_after_rejected_rows_that_follow_the_checkpoint_row(conn, ltv, validation_pass):
+    # Every request ends on a row followed by two invalid ones (skipped): the checkpoint's digest must be
+    # that of the rows through its last row, not through the rejected rows read after it.
+    data = []
+    for block in range(10):
+        data += rows(100, start=block * 100 + 1)
+        data += [{"customer_id": f"bad{block}-{i}", "ltv": ""} for i in range(2)]
+    kwargs = {
+        "rows": data,
+        "on_invalid": "skip",
+        "max_invalid_share": 0.1,
+        "validation_pass": validation_pass,
+    }
+    store = fail_after_checkpoint(conn.control, 300)
+    with pytest.raises(MParticleServerError):
+        operator(concurrency=2, checkpoint_interval=0, **kwargs).execute({"task_state_store": store})
+    last_row = store.values[SEED_CHECKPOINT_KEY]["last_row"]
+    assert last_row % 102 == 100  # the last user of a request, two rejected rows after it
+    summary, sent = second_attempt(conn, store, **kwargs)
+    assert summary["checkpoint_mismatch"] is False
+    assert summary["resumed_after_row"] == last_row
+    done = last_row // 102 * 100 + 100
+    assert sorted(int(c[1:]) for c in sent) == list(range(done + 1, 1001))
+
+
+def test_checkpoint_of_an_earlier_digest_version_is_not_resumed(conn, ltv, capsys, caplog):
+    caplog.set_level("INFO", logger="airflow.task")
+    store = fail_after_checkpoint(conn.control, 300)
+    with pytest.raises(MParticleServerError):
+        operator(rows=rows(1000), concurrency=2, checkpoint_interval=0).execute({"task_state_store": store})
+    saved = dict(store.values[SEED_CHECKPOINT_KEY])
+    del saved["digest_version"]  # as written before the digest became one running hash
+    store.set(SEED_CHECKPOINT_KEY, saved)
+    summary, sent = second_attempt(conn, store, rows=rows(1000))
+    assert summary["resumed_after_row"] == 0
+    assert len(sent) == 1000
+    assert "written by an earlier version of the provider" in logged(capsys, caplog)
+
+
 def test_resume_after_the_query_returns_fewer_rows_sends_everything(conn, ltv, tmp_path, monkeypatch, capsys, caplog):  # fmt: skip
     caplog.set_level("WARNING", logger="airflow.task")
     db = tmp_path / "users.db"

@@ -9,14 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.cookiejar
 import time
+import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
 
 import httpx
 import requests
 import requests.auth
+import urllib3
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
+from requests.utils import select_proxy
 
 from airflow_provider_mparticle.client.core.answers import build_response, parse_answer
 from airflow_provider_mparticle.client.core.errors import MParticleError, MParticleTransportError
@@ -34,7 +40,7 @@ from airflow_provider_mparticle.client.core.shared import SHARED_HTTP_CLIENTS, H
 from airflow_provider_mparticle.client.core.tokens import TOKENS
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, MutableMapping
     from contextlib import AbstractAsyncContextManager
 
     from airflow_provider_mparticle.client.core.config import TransportSettings
@@ -58,6 +64,14 @@ def _advance(flow: Generator[Step, Any, T], result: Any, error: MParticleError |
 class SyncTransport:
     """Sends calls with a pooled ``requests.Session``.
 
+    A request goes straight to the session adapter's urllib3 pool for its host (the *direct path*), with
+    the headers, body, timeouts and TLS settings that ``Session.request`` would use: the session's
+    per-request work (merging settings, preparing the request, cookies, hooks, the response object) cost
+    more CPU than the rest of a bulk seed request. ``Session.request`` still sends a request with
+    ``params``, a non-ASCII URL, one through a proxy from the environment, and every request once a
+    response hook is on the session. Redirects are never followed, and no cookie is kept on either path
+    (every request carries its credentials).
+
     :param settings: timeout, retry budget, TLS verification and pool size.
     :param auth: how requests authenticate (mParticle's or Adobe's); without it only ``auth="none"``
         requests can be sent.
@@ -75,34 +89,43 @@ class SyncTransport:
         self.stats = TransportStats()
         self.policy = SendPolicy(self.auth, settings, self.stats, on_retry)
         self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
-        self.session.mount("https://", adapter)
-        self.session.mount("http://", adapter)
+        self.adapter = HTTPAdapter(pool_connections=4, pool_maxsize=settings.pool_size, max_retries=0)
+        self.session.mount("https://", self.adapter)
+        self.session.mount("http://", self.adapter)
         self.session.verify = settings.verify
-        # Proxies and a CA bundle from the environment still apply, read once per host (see
-        # _environment): requests would read them on every request. The session itself reads nothing
+        # Proxies and a CA bundle from the environment still apply, read once per host (see _route):
+        # requests would read them on every request. The session itself reads nothing
         # from the environment, so ~/.netrc never replaces the connection's credentials; the auth that
         # changes nothing keeps it so should trust_env be switched back on.
         self.session.trust_env = False
         self.session.auth = _KeepHeaders()
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self._env_reader = requests.Session()
-        self._env: dict[tuple[str, str], dict[str, Any]] = {}
+        self._routes: dict[tuple[str, str], _Route] = {}
+        self._verified_pools: weakref.WeakSet[Any] = weakref.WeakSet()
 
     def close(self) -> None:
         self.session.close()
         self._env_reader.close()
 
-    def _environment(self, url: str) -> dict[str, Any]:
+    def _route(self, url: str) -> _Route:
         # requests would read proxies and a CA bundle from the environment on every request: per bulk
         # request that costs more CPU than sending it. The environment is read once per host instead.
         parts = urlsplit(url)
         key = (parts.scheme, parts.netloc)
-        env = self._env.get(key)
-        if env is None:
+        route = self._routes.get(key)
+        if route is None:
             merged = self._env_reader.merge_environment_settings(url, {}, None, self.settings.verify, None)
-            env = {"proxies": merged["proxies"], "verify": merged["verify"]}
-            self._env[key] = env
-        return env
+            proxies = merged["proxies"]
+            verify: bool | str = self.settings.verify if merged["verify"] is None else merged["verify"]
+            pool_key = None
+            if not select_proxy(url, proxies):
+                probe = requests.PreparedRequest()
+                probe.url = url
+                pool_key = self.adapter.build_connection_pool_key_attributes(probe, verify, None)
+            route = _Route(proxies, verify, pool_key)
+            self._routes[key] = route
+        return route
 
     def __enter__(self) -> SyncTransport:
         return self
@@ -151,6 +174,52 @@ class SyncTransport:
     def _send_once(self, request: ApiRequest, token: str | None, limit: float) -> ApiResponse:
         headers = self.auth.headers(request, token)
         self.stats.add(requests=1)
+        route = self._route(request.url)
+        if (
+            route.pool_key is None
+            or request.params
+            or not request.url.isascii()
+            or self.session.hooks["response"]
+        ):
+            return self._send_with_session(request, headers, limit, route)
+        # The direct path: the adapter's own urllib3 pool for this host, with the TLS settings requests
+        # would use (checked once per pool), sending what Session.request would send.
+        pool = self.adapter.poolmanager.connection_from_host(
+            **route.pool_key[0], pool_kwargs=route.pool_key[1]
+        )
+        if pool not in self._verified_pools:
+            # A CA bundle that is not there raises OSError here, as requests would.
+            self.adapter.cert_verify(pool, request.url, route.verify, None)  # type: ignore[no-untyped-call]
+            self._verified_pools.add(pool)
+        body = request.body_bytes()
+        sent = CaseInsensitiveDict(self.session.headers)
+        sent.update(headers)
+        if body is not None or request.method not in ("GET", "HEAD"):
+            sent["Content-Length"] = str(len(body or b""))
+        try:
+            answer = pool.urlopen(
+                request.method,
+                route.target(request.url),
+                body=body,
+                headers=sent,
+                redirect=False,
+                assert_same_host=False,
+                preload_content=True,
+                decode_content=True,
+                retries=self.adapter.max_retries,
+                timeout=urllib3.Timeout(connect=min(limit, 10.0), read=limit),
+                chunked=False,
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            raise MParticleTransportError(
+                f"{request.method} {request.url} got no answer: {type(error).__name__}"
+            ) from error
+        # dict() of urllib3's headers joins repeated fields as requests does.
+        return build_response(request, answer.status, dict(answer.headers), answer.data)
+
+    def _send_with_session(
+        self, request: ApiRequest, headers: dict[str, str], limit: float, route: _Route
+    ) -> ApiResponse:
         try:
             answer = self.session.request(
                 request.method,
@@ -160,7 +229,8 @@ class SyncTransport:
                 headers=headers,
                 timeout=(min(limit, 10.0), limit),
                 allow_redirects=False,
-                **self._environment(request.url),
+                proxies=route.proxies,
+                verify=route.verify,
             )
             content = answer.content
         except requests.RequestException as error:
@@ -168,6 +238,27 @@ class SyncTransport:
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"
             ) from error
         return build_response(request, answer.status_code, answer.headers, content)
+
+
+@dataclass(frozen=True)
+class _Route:
+    """How requests to one scheme and host go out: read once from the environment (see SyncTransport).
+
+    :param proxies: the proxies the environment sets for the host (none when ``NO_PROXY`` bypasses it).
+    :param verify: TLS verification: a bool, or a CA bundle (the setting, else ``REQUESTS_CA_BUNDLE``).
+    :param pool_key: the host and TLS parameters of the adapter's urllib3 pool, when no proxy applies
+        (None: requests sends through the proxy).
+    """
+
+    proxies: MutableMapping[str, str]
+    verify: bool | str
+    pool_key: tuple[Any, Any] | None
+
+    @staticmethod
+    def target(url: str) -> str:
+        """The request target of an absolute URL: its path and query."""
+        parts = urlsplit(url)
+        return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 class AsyncTransport:

@@ -2,9 +2,9 @@
 
 The pieces, each usable alone:
 
-- :func:`encode_user` and :func:`pack`: users are encoded once (compact JSON, the bytes that are sent)
-  and packed into bulk request bodies by user count and encoded size (defaults: 100 users, 256,000
-  bytes, below both readings of "256 KB");
+- :func:`encode_user` and :func:`pack` (or :class:`Packer`, one user at a time): users are encoded once
+  (compact JSON, the bytes that are sent) and packed into bulk request bodies by user count and encoded
+  size (defaults: 100 users, 256,000 bytes, below both readings of "256 KB");
 - :class:`~airflow_provider_mparticle.client.seeding.pacing.Pacer` (in :mod:`.pacing`): the shared send gate;
 - :class:`BulkSeeder`: sends packed chunks over one pooled :class:`~airflow_provider_mparticle.client.MParticleClient`
   from a fixed pool of threads, never holding more than ``2 x concurrency`` chunks in memory. It retries
@@ -18,14 +18,13 @@ Implements the bulk path of https://docs.mparticle.com/developers/calculated-att
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import re
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mparticle.client import MParticleClient
@@ -111,6 +110,45 @@ def encode_user(user: Mapping[str, Any], row_number: int, limits: PackingLimits)
     return encoded
 
 
+class Packer:
+    """Packs encoded users into chunks one user at a time, in source order, within both limits.
+
+    Ask :meth:`fits` before :meth:`add`: when the user does not fit, :meth:`close` the chunk first (with
+    the mark of its last user). :func:`pack` is the loop over an iterable.
+    """
+
+    def __init__(self, limits: PackingLimits, start_index: int = 0) -> None:
+        self.max_users = limits.max_users
+        self.max_bytes = limits.max_bytes
+        self.index = start_index
+        self._parts: list[bytes] = []
+        self._rows: list[int] = []
+        self._size = 2  # the brackets
+
+    @property
+    def users(self) -> int:
+        """Users in the chunk being filled."""
+        return len(self._parts)
+
+    def fits(self, encoded: bytes) -> bool:
+        """Whether ``encoded`` fits in the chunk being filled (always, when it is empty)."""
+        parts = self._parts
+        return not parts or (len(parts) < self.max_users and self._size + len(encoded) + 1 <= self.max_bytes)
+
+    def add(self, row_number: int, encoded: bytes) -> None:
+        """Append a user that :meth:`fits`."""
+        self._size += len(encoded) + (1 if self._parts else 0)
+        self._parts.append(encoded)
+        self._rows.append(row_number)
+
+    def close(self, mark: bytes = b"") -> Chunk:
+        """The chunk being filled (not empty), with ``mark``; the next one starts empty."""
+        chunk = Chunk(self.index, b"[" + b",".join(self._parts) + b"]", tuple(self._rows), mark)
+        self.index += 1
+        self._parts, self._rows, self._size = [], [], 2
+        return chunk
+
+
 def pack(
     users: Iterable[tuple[int, bytes] | tuple[int, bytes, bytes]], limits: PackingLimits, start_index: int = 0
 ) -> Iterator[Chunk]:
@@ -118,25 +156,16 @@ def pack(
 
     A chunk carries the mark of its last user (see :attr:`Chunk.mark`).
     """
-    parts: list[bytes] = []
-    rows: list[int] = []
-    size = 2  # the brackets
-    index = start_index
+    packer = Packer(limits, start_index)
     mark = b""
     for item in users:
-        row_number, encoded = item[0], item[1]
-        added = len(encoded) + (1 if parts else 0)
-        if parts and (len(parts) >= limits.max_users or size + added > limits.max_bytes):
-            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
-            index += 1
-            parts, rows, size = [], [], 2
-            added = len(encoded)
-        parts.append(encoded)
-        rows.append(row_number)
-        size += added
+        encoded = item[1]
+        if not packer.fits(encoded):
+            yield packer.close(mark)
+        packer.add(item[0], encoded)
         mark = item[2] if len(item) == 3 else b""
-    if parts:
-        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
+    if packer.users:
+        yield packer.close(mark)
 
 
 # --- sending -------------------------------------------------------------------------------------
@@ -402,12 +431,25 @@ class BulkSeeder:
         self.pacer.pause(wait)
         return True
 
-    def _done(self, chunk: Chunk, future: Future[None]) -> None:
+    def _sender(self, queue: SimpleQueue[Chunk | None]) -> None:
+        """A sending thread: sends the chunks it takes, one at a time, until the end mark (None). Once the
+        load stops, the chunks still queued are dropped unsent (their slots released)."""
+        while (chunk := queue.get()) is not None:
+            if self._stopping.is_set():
+                self._slots.release()
+                continue
+            try:
+                self._send(chunk)
+            except BaseException as error:  # every failure stops the load; run() raises the first
+                self._done(chunk, error)
+            else:
+                self._done(chunk, None)
+
+    def _done(self, chunk: Chunk, error: BaseException | None) -> None:
+        """A chunk's outcome (``error`` None: accepted); its slot is released unless a stored checkpoint
+        has to cover it first."""
         keep_slot = False
         try:
-            if future.cancelled():
-                return
-            error = future.exception()
             with self._lock:
                 if error is not None:
                     if self._failure is None and not isinstance(error, _Stopped):
@@ -562,7 +604,6 @@ class BulkSeeder:
         """
         self._started = time.monotonic()
         self._next_progress = self._started + min(self.first_progress, self.progress_interval)
-        futures: set[Future[None]] = set()
         source_error: BaseException | None = None
         writer: threading.Thread | None = None
         if self.on_checkpoint is not None:
@@ -573,30 +614,36 @@ class BulkSeeder:
                 daemon=True,
             )
             writer.start()
-        executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="mparticle-seed")
+        # The sending threads take chunks from one queue: a taken slot per queued or unanswered chunk
+        # bounds it (no future, no pool bookkeeping per request).
+        queue: SimpleQueue[Chunk | None] = SimpleQueue()
+        senders = [
+            threading.Thread(target=self._sender, args=(queue,), name=f"mparticle-seed_{i}", daemon=True)
+            for i in range(self.concurrency)
+        ]
+        for sender in senders:
+            sender.start()
         try:
             try:
                 for chunk in chunks:
                     if not self._take_slot():
                         break
-                    future = executor.submit(self._send, chunk)
-                    futures.add(future)
-                    future.add_done_callback(functools.partial(self._done, chunk))
-                    if len(futures) > 4 * self.concurrency:
-                        futures = {f for f in futures if not f.done()}
+                    queue.put(chunk)
                     self._tick()
             except BaseException as error:
                 # The source failed (or an invalid row in a single pass): stop and report what was sent.
                 source_error = error
                 self._stopping.set()
-            while any(not f.done() for f in futures):
-                if self._stopping.is_set() or self._lost():
-                    for f in futures:
-                        f.cancel()
-                time.sleep(0.05)
-                self._tick()
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            for _ in senders:
+                queue.put(None)
+            # The requests in flight finish; a supervisor found gone meanwhile stops what is queued.
+            for sender in senders:
+                while sender.is_alive():
+                    sender.join(0.05)
+                    if not self._stopping.is_set():
+                        self._lost()
+                    self._tick()
             if writer is not None:
                 with self._lock:
                     self._writer_done = True

@@ -18,19 +18,27 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from airflow_provider_mparticle.client.core.errors import MParticleError
 from airflow_provider_mparticle.client.core.messages import encode_json
-from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, ParentWatch, encode_user, pack
+from airflow_provider_mparticle.client.seeding.bulk import BulkSeeder, Packer, ParentWatch, encode_user
 from airflow_provider_mparticle.client.seeding.mapping import SeedRowError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
 
     from airflow_provider_mparticle.client.core.config import ClientSettings
-    from airflow_provider_mparticle.client.seeding.bulk import Checkpoint, PackingLimits, SeedingProgress
+    from airflow_provider_mparticle.client.seeding.bulk import (
+        Checkpoint,
+        Chunk,
+        PackingLimits,
+        SeedingProgress,
+    )
     from airflow_provider_mparticle.client.seeding.mapping import SeedMapping
     from airflow_provider_mparticle.client.seeding.pacing import Pacer
     from airflow_provider_mparticle.client.seeding.sources import RowSource
 
 SHOWN_ERRORS = 20
+#: What a checkpoint's ``digest`` is: 2, one blake2b over the identities of every row up to it (1, a hash
+#: per row chained to the last one, cost a new hash per row); a checkpoint of another version is ignored.
+DIGEST_VERSION = 2
 
 
 class CheckpointStore(Protocol):
@@ -132,6 +140,7 @@ class SeedJob:
             and saved.get("job") == job
             and _positive(saved.get("last_row"))
             and isinstance(saved.get("digest"), str)
+            and saved.get("digest_version") == DIGEST_VERSION
         ):
             self.log.info(
                 "Found the checkpoint of an earlier attempt at row %s (%s users accepted); checking that the "
@@ -140,7 +149,16 @@ class SeedJob:
                 f"{saved.get('users_sent', 0):,}",
             )
             return saved
-        if saved:
+        if (
+            isinstance(saved, dict)
+            and saved.get("job") == job
+            and saved.get("digest_version") != DIGEST_VERSION
+        ):
+            self.log.info(
+                "Ignoring a checkpoint written by an earlier version of the provider (another digest of the "
+                "rows, which cannot be checked); sending everything."
+            )
+        elif saved:
             self.log.info("Ignoring a checkpoint of a different mapping or source; sending everything.")
         return {}
 
@@ -166,9 +184,9 @@ class SeedJob:
             scan.rows = row_number
             _, error, identity = self._row(row, row_number, row_number <= skip_through)
             if row_number <= skip_through:
-                mark = digest.add(identity)
+                digest.add(identity)
                 if row_number == skip_through:
-                    scan.prefix_matches = mark == expected
+                    scan.prefix_matches = digest.mark() == expected
             if error is not None:
                 if self.on_invalid == "skip":
                     rejects.add(error, row)
@@ -232,18 +250,21 @@ class SeedJob:
         counted_rows = 0
         seeder: BulkSeeder
 
-        def users() -> Iterator[tuple[int, bytes, bytes]]:
+        def chunks() -> Iterator[Chunk]:
             nonlocal counted_rows, skip, mismatched
             while True:
                 digest = _PrefixDigest()
+                packer = Packer(self.limits)
+                # The digest through the packer's last user, taken when rows not sent follow it.
+                pending_mark: bytes | None = None
                 counted_rows = 0
                 for row_number, row in enumerate(self.source.rows(), start=1):
                     counted_rows = row_number
                     encoded, error, identity = self._row(row, row_number)
-                    mark = digest.add(identity)
                     if row_number <= skip:
+                        digest.add(identity)
                         if row_number == skip:
-                            if mark != expected:
+                            if digest.mark() != expected:
                                 break
                             self.log.info(
                                 "Resuming after row %s: rows 1-%s read the same as in the earlier attempt; "
@@ -260,11 +281,21 @@ class SeedJob:
                             ) from None
                         if not validated:
                             rejects.add(error, row)
+                        if pending_mark is None and packer.users:
+                            pending_mark = digest.mark()
+                        digest.add(identity)
                         continue
-                    if encoded is not None:
-                        yield row_number, encoded, mark
+                    if encoded is None:  # never: only a row with an error is not encoded
+                        continue
+                    if not packer.fits(encoded):
+                        yield packer.close(digest.mark() if pending_mark is None else pending_mark)
+                    packer.add(row_number, encoded)
+                    digest.add(identity)
+                    pending_mark = None
                 else:
                     if counted_rows >= skip:
+                        if packer.users:
+                            yield packer.close(digest.mark() if pending_mark is None else pending_mark)
                         return
                 # The rows up to the checkpoint are not those the earlier attempt sent: send them all.
                 self._mismatch(skip, counted_rows)
@@ -285,6 +316,7 @@ class SeedJob:
                     "job": job,
                     "last_row": checkpoint.last_row,
                     "digest": checkpoint.mark.hex(),
+                    "digest_version": DIGEST_VERSION,
                     "users_sent": base_users + checkpoint.users,
                     "requests": base_requests + checkpoint.chunks,
                     "saved_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -298,7 +330,9 @@ class SeedJob:
             propagation_timeout=self.propagation_timeout,
             on_progress=self._log_progress,
             progress_interval=self.progress_interval,
-            on_checkpoint=save,
+            # Nothing to store (no store, or a source that cannot resume): no checkpoint thread, and a
+            # request's slot is free once it is answered.
+            on_checkpoint=save if store is not None and job is not None else None,
             checkpoint_interval=self.checkpoint_interval,
             on_retry=self._log_retry,
             total_users=to_send,
@@ -307,7 +341,7 @@ class SeedJob:
         self._seeder = seeder
         try:
             with seeder:
-                report = seeder.run(pack(users(), self.limits))
+                report = seeder.run(chunks())
         finally:
             self._seeder = None
             rejects.close()
@@ -382,14 +416,19 @@ _INVALID = b"\x00invalid"
 
 
 class _PrefixDigest:
-    """A running digest of the identities of the rows read so far, one value per row."""
+    """A running digest of the identities of the rows read so far: one hash update per row.
+
+    An identity is compact JSON (``[mpid, identities]``, a self-delimiting array) or ``_INVALID``, so the
+    concatenation of the rows' identities is read back one way only. :meth:`mark` reads the digest so
+    far (hashlib's ``digest`` leaves the state as it is); it is taken per chunk, not per row.
+    """
 
     def __init__(self) -> None:
-        self.value = b""
+        self._hash = hashlib.blake2b(digest_size=16)
+        self.add = self._hash.update
 
-    def add(self, identity: bytes) -> bytes:
-        self.value = hashlib.blake2b(self.value + identity, digest_size=16).digest()
-        return self.value
+    def mark(self) -> bytes:
+        return self._hash.digest()
 
 
 @dataclass

@@ -34,8 +34,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from airflow_provider_mparticle.client.calculated_attributes.models import CalculationType, SeedShape
@@ -81,6 +82,9 @@ def _is_blank(value: Any) -> bool:
 
 def _number(value: Any) -> int | float:
     """A finite number from a number or numeric text; ints stay ints."""
+    kind = type(value)
+    if (kind is float and math.isfinite(value)) or kind is int:  # the common cases, checked first
+        return value  # type: ignore[no-any-return]
     if isinstance(value, bool):
         raise _Invalid(f"must be a number, got {_short(value)}")
     if isinstance(value, int):
@@ -199,6 +203,11 @@ def normalize_cutoff(value: Any, setting: str) -> str:
         ) from None
 
 
+def _state_without_plans(self: Any) -> dict[str, Any]:
+    """Pickle state without the per-row functions built once (closures; rebuilt on first use)."""
+    return {k: v for k, v in self.__dict__.items() if k not in ("_seeder", "_seeds")}
+
+
 @dataclass(frozen=True)
 class CalculatedAttributeSeed:
     """One calculated attribute seeded from one or two columns.
@@ -271,38 +280,50 @@ class CalculatedAttributeSeed:
     def columns(self) -> tuple[str, ...]:
         return tuple(c for c in (self.column, self.sum_column, self.count_column) if c)
 
+    __getstate__ = _state_without_plans
+
     def seed(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
         """The seed object for this row, None when optional and blank; raises _Invalid via SeedRowError."""
+        return self._seeder(row)
+
+    @cached_property
+    def _seeder(self) -> Callable[[Mapping[str, Any]], dict[str, Any] | None]:
+        """The per-row seed function, with the calculation type's shape and converter chosen once."""
         kind = self.calculation_type
+        convert_column = self._convert
+        optional = self.optional
         if kind is CalculationType.AVERAGE and not self.column:
             # Both are set when ``column`` is not (checked in __post_init__).
             sum_column, count_column = str(self.sum_column), str(self.count_column)
-            total, count = row.get(sum_column, _MISSING), row.get(count_column, _MISSING)
-            if self.optional and _is_blank(total) and _is_blank(count):
-                return None
-            return {
-                "key_value_pairs": {
-                    "sum": self._convert(sum_column, total, lambda v: _number(v)),
-                    "count": self._convert(count_column, count, lambda v: _integer(v, 1, "count")),
+
+            def average(row: Mapping[str, Any]) -> dict[str, Any] | None:
+                total, count = row.get(sum_column, _MISSING), row.get(count_column, _MISSING)
+                if optional and _is_blank(total) and _is_blank(count):
+                    return None
+                return {
+                    "key_value_pairs": {
+                        "sum": convert_column(sum_column, total, _number),
+                        "count": convert_column(count_column, count, _positive_count),
+                    }
                 }
-            }
+
+            return average
         column = str(self.column)  # set for every type but a two-column average (checked in __post_init__)
-        raw = row.get(column, _MISSING)
-        if self.optional and (raw is _MISSING or _is_blank(raw)):
-            return None
-        if kind.seed_shape is SeedShape.LIST:
-            return {"list": self._convert(column, raw, _string_list)}
-        if kind is CalculationType.MOST_FREQUENT:
-            return {"key_value_pairs": self._convert(column, raw, _frequencies)}
-        if kind is CalculationType.AVERAGE:
-            return {"key_value_pairs": self._convert(column, raw, _average_pair)}
-        if kind is CalculationType.COUNT:
-            return {"value": self._convert(column, raw, lambda v: _integer(v, 0, "count"))}
-        if kind.is_timestamp:
-            return {"value": self._convert(column, raw, _epoch_ms)}
-        if kind.is_numeric:
-            return {"value": self._convert(column, raw, _number)}
-        return {"value": self._convert(column, raw, _scalar)}
+        key, convert = _shape_and_converter(kind)
+        where = f"@{column}: seed of {self.name!r} ({kind.value})"
+
+        def seed(row: Mapping[str, Any]) -> dict[str, Any] | None:
+            raw = row.get(column, _MISSING)
+            if raw is _MISSING or raw is None or (isinstance(raw, str) and not raw.strip()):  # blank
+                if optional:
+                    return None
+                return {key: convert_column(column, raw, convert)}  # raises the missing / empty error
+            try:
+                return {key: convert(raw)}
+            except _Invalid as error:
+                raise _Invalid(f"{where} {error}") from None
+
+        return seed
 
     def _convert(self, column: str, raw: Any, convert: Any) -> Any:
         if raw is _MISSING:
@@ -325,11 +346,36 @@ class CalculatedAttributeSeed:
         }
 
 
+def _count(value: Any) -> int:
+    return _integer(value, 0, "count")
+
+
+def _positive_count(value: Any) -> int:
+    return _integer(value, 1, "count")
+
+
+def _shape_and_converter(kind: CalculationType) -> tuple[str, Callable[[Any], Any]]:
+    """The seed field of a calculation type and the converter of its column's values."""
+    if kind.seed_shape is SeedShape.LIST:
+        return "list", _string_list
+    if kind is CalculationType.MOST_FREQUENT:
+        return "key_value_pairs", _frequencies
+    if kind is CalculationType.AVERAGE:
+        return "key_value_pairs", _average_pair
+    if kind is CalculationType.COUNT:
+        return "value", _count
+    if kind.is_timestamp:
+        return "value", _epoch_ms
+    if kind.is_numeric:
+        return "value", _number
+    return "value", _scalar
+
+
 def _average_pair(value: Any) -> dict[str, int | float]:
     value = _json_text(value, dict)
     if not isinstance(value, Mapping) or "sum" not in value or "count" not in value:
         raise _Invalid(f"must hold 'sum' and 'count', got {_short(value)}")
-    return {"sum": _number(value["sum"]), "count": _integer(value["count"], 1, "count")}
+    return {"sum": _number(value["sum"]), "count": _positive_count(value["count"])}
 
 
 @dataclass(frozen=True)
@@ -380,9 +426,21 @@ class SeedMapping:
                 columns.extend(c for c in ca.columns if c not in columns)
         return columns
 
+    __getstate__ = _state_without_plans
+
+    @cached_property
+    def _seeds(
+        self,
+    ) -> tuple[tuple[Callable[[Mapping[str, Any]], dict[str, Any] | None], str, str, str], ...]:
+        """Per attribute, built once: its seed function, name, calculation type and cutoff date."""
+        return tuple(
+            (ca._seeder, ca.name, ca.calculation_type.value, ca.cutoff_date)
+            for ca in self.calculated_attributes
+        )
+
     def build(self, row: Mapping[str, Any], row_number: int) -> dict[str, Any]:
         """The user object for one row; raises :class:`SeedRowError` naming the row, column and reason."""
-        if not isinstance(row, Mapping):
+        if type(row) is not dict and not isinstance(row, Mapping):
             raise SeedRowError(
                 row_number, "*", f"a row must be a mapping of column -> value, got {type(row).__name__}"
             )
@@ -402,6 +460,11 @@ class SeedMapping:
         identities: dict[str, str] = {}
         for identity_type, column in self.identities.items():
             value = row.get(column)
+            if type(value) is str:
+                value = value.strip()
+                if value:
+                    identities[identity_type] = value
+                continue
             if _is_blank(value):
                 continue
             if isinstance(value, bool) or not isinstance(value, str | int):
@@ -416,18 +479,18 @@ class SeedMapping:
                 row_number, ", ".join(columns), "no mpid and no identity: the user cannot be found"
             )
         seeds: list[dict[str, Any]] = []
-        for ca in self.calculated_attributes:
+        for seeder, name, calculation_type, cutoff_date in self._seeds:
             try:
-                seed = ca.seed(row)
+                seed = seeder(row)
             except _Invalid as error:
                 column, _, reason = str(error).partition(": ")
                 raise SeedRowError(row_number, column.lstrip("@"), reason) from None
             if seed is not None:
                 seeds.append(
                     {
-                        "attribute_name": ca.name,
-                        "calculation_type": ca.calculation_type.value,
-                        "cutoff_date": ca.cutoff_date,
+                        "attribute_name": name,
+                        "calculation_type": calculation_type,
+                        "cutoff_date": cutoff_date,
                         "seed": seed,
                     }
                 )
@@ -435,9 +498,13 @@ class SeedMapping:
             seed_columns = ", ".join(c for ca in self.calculated_attributes for c in ca.columns)
             raise SeedRowError(row_number, seed_columns, "every seed of the row is empty")
         user["calculated_attributes"] = {"workspace": seeds}
-        attributes = []
+        attributes: list[dict[str, Any]] = []
         for name, column in self.user_attributes.items():
             value = row.get(column)
+            if type(value) is str:  # the common case, as _scalar takes it
+                if value.strip():
+                    attributes.append({"attribute_name": name, "attribute_value": value})
+                continue
             if _is_blank(value):
                 continue
             try:
