@@ -19,30 +19,31 @@ Usage: python .ci/e2e.py [--dags-folder DIR] [--dag DAG_ID[:RESTART_TASK]] ... [
 from __future__ import annotations
 
 import argparse
-import contextlib
-import glob
 import json
 import os
 import re
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
-from typing import Any
+
+from deployment import (
+    AIRFLOW,
+    ROOT,
+    Deployment,
+    accepted_users,
+    log,
+    record_reliability,
+    run_scenario,
+    task_processes,
+)
 
 from airflow_provider_mparticle.client import MParticleClient
 from airflow_provider_mparticle.testing.emulator.control_client import EmulatorControl
-from airflow_provider_mparticle.testing.emulator.server import (
-    adobe_connection_json,
-    client_settings,
-    mparticle_connection_json,
-)
+from airflow_provider_mparticle.testing.emulator.server import client_settings
 from airflow_provider_mparticle.testing.examples import (
     CONTROL_PIPELINE_ID,
     create_attribute_with_draft,
@@ -50,11 +51,6 @@ from airflow_provider_mparticle.testing.examples import (
     create_ltv_attribute,
     create_pipeline,
 )
-
-ROOT = Path(__file__).resolve().parents[1]
-PYTHON = sys.executable
-AIRFLOW = [PYTHON, "-m", "airflow"]
-
 
 # The example DAGs and, for those with a deferrable wait, the task during whose wait the triggerer is
 # killed and restarted.
@@ -69,220 +65,31 @@ DEFAULT_DAGS = {
 }
 
 
-def log(message: str) -> None:
-    print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def run(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 300, **kwargs: object) -> str:
-    result = subprocess.run(
-        cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, **kwargs
-    )
-    if result.returncode != 0:
-        raise RuntimeError(
-            f"{' '.join(cmd[:6])} failed ({result.returncode}):\n{result.stdout[-2000:]}\n{result.stderr[-4000:]}"
-        )
-    return result.stdout
-
-
-class Postgres:
-    """A throw-away PostgreSQL cluster on a loopback port, owned by the postgres system user."""
-
-    def __init__(self, work: Path) -> None:
-        self.work = work
-        self.data = work / "pg"
-        self.port = free_port()
-        self.bin = self._find_bin()
-
-    @staticmethod
-    def _find_bin() -> Path:
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        if not found:
-            log("installing PostgreSQL from Debian's packages")
-            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-            run(["apt-get", "update", "-qq"], env=env, timeout=600)
-            run(["apt-get", "install", "-y", "-qq", "postgresql"], env=env, timeout=900)
-            found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-        return Path(found[-1]).parent
-
-    def _as_postgres(self, *cmd: str) -> str:
-        if os.geteuid() == 0:
-            return run(["runuser", "-u", "postgres", "--", *cmd])
-        return run(list(cmd))
-
-    def start(self) -> str:
-        self.data.mkdir()
-        if os.geteuid() == 0:
-            shutil.chown(self.data, "postgres", "postgres")
-        self._as_postgres(
-            str(self.bin / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8"
-        )
-        options = f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 -c max_connections=200"
-        self._as_postgres(
-            str(self.bin / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-l",
-            str(self.data / "server.log"),
-            "-w",
-            "start",
-        )
-        run(
-            [str(self.bin / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "airflow"]
-        )
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/airflow"
-
-    def stop(self) -> None:
-        with contextlib.suppress(Exception):
-            self._as_postgres(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-
-
-class Deployment:
-    def __init__(self, work: Path, dags_folder: Path) -> None:
-        self.work = work
-        self.logs = work / "logs"
-        self.logs.mkdir()
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.postgres = Postgres(work)
-        self.dags_folder = dags_folder
-        self.env: dict[str, str] = {}
-        self.api_url = ""
-        self._token: str | None = None
-
-    def start_process(self, name: str, cmd: list[str]) -> subprocess.Popen[bytes]:
-        out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - kept open for the process's life
-        process = subprocess.Popen(
-            cmd, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.processes[name] = process
-        return process
-
-    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        process = self.processes.pop(name, None)
-        if process is not None and process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                process.wait(timeout=30)
-
-    def start(self) -> None:
-        db_url = self.postgres.start()
-        log(f"PostgreSQL on 127.0.0.1:{self.postgres.port}")
-        emulator_port, api_port = free_port(), free_port()
-        emulator = f"http://127.0.0.1:{emulator_port}"
-        self.emulator_url = emulator
-        self.api_url = f"http://127.0.0.1:{api_port}"
-        self.env = {
-            **os.environ,
-            "AIRFLOW_HOME": str(self.work / "home"),
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": db_url,
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-            "AIRFLOW__API__HOST": "127.0.0.1",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API_AUTH__JWT_SECRET": os.urandom(16).hex(),
-            "AIRFLOW__API__SECRET_KEY": os.urandom(16).hex(),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
-            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
-            "AIRFLOW__TRIGGERER__JOB_HEARTBEAT_SEC": "2",
-            "AIRFLOW__CORE__PARALLELISM": "8",
-            "AIRFLOW_CONN_MPARTICLE_DEFAULT": json.dumps(mparticle_connection_json(emulator)),
-            "AIRFLOW_CONN_ADOBE_AEP_DEFAULT": json.dumps(adobe_connection_json(emulator)),
-            "AIRFLOW_CONN_MPARTICLE_EXAMPLE_WAREHOUSE": json.dumps(
-                {"conn_type": "sqlite", "host": str(self.work / "warehouse.db")}
-            ),
-            "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE": json.dumps(
-                create_example_warehouse(str(self.work / "sharded-warehouse.db"), customers=1000)
-            ),
-        }
-        self.start_process(
-            "emulator",
-            [PYTHON, "-m", "airflow_provider_mparticle.testing.emulator.server", "--port", str(emulator_port),
-             "--propagation-seconds", "0", "--progress-mode", "seconds", "--progress-steps", "60"],
-        )  # fmt: skip
-        log("airflow db migrate")
-        run([*AIRFLOW, "db", "migrate"], env=self.env, timeout=600)
-        for name in ("api-server", "scheduler", "dag-processor", "triggerer"):
-            self.start_process(name, [*AIRFLOW, name])
-        self.wait_http(f"http://127.0.0.1:{api_port}/api/v2/version", 180)
-        self.wait_http(emulator + "/_emulator/health", 60)
-        log(f"api-server on 127.0.0.1:{api_port}, emulator on {emulator}")
-        # The Warehouse Sync example triggers a pipeline configured beforehand, as in a real workspace.
-        with MParticleClient(client_settings(emulator)) as client:
-            create_pipeline(client)
-            create_pipeline(client, CONTROL_PIPELINE_ID)
-            create_ltv_attribute(client)
-            create_attribute_with_draft(client)
-            create_pipeline(client, KILL_POLICY_PIPELINE)
-        # The kill-policy pipeline's run stays running until the task is killed.
-        EmulatorControl(emulator).plan_pipeline_runs(KILL_POLICY_PIPELINE, hold=True)
-
-    def wait_http(self, url: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=5):
-                    return
-            except OSError as error:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{url} did not answer in {timeout} s: {error}") from None
-                time.sleep(1)
-
-    def api(self, method: str, path: str, body: object = None) -> Any:
-        """One call to the API server's REST API (``/api/v2`` + ``path``); the JSON answer."""
-        if self._token is None:
-            with urllib.request.urlopen(f"{self.api_url}/auth/token", timeout=30) as answer:
-                self._token = json.loads(answer.read())["access_token"]
-        request = urllib.request.Request(
-            f"{self.api_url}/api/v2{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": "application/json"},
-            method=method,
-        )
-        # A read is repeated once on failure: the API server can be slow to answer on a busy machine.
-        for attempt in (1, 2):
-            try:
-                with urllib.request.urlopen(request, timeout=60) as answer:
-                    return json.loads(answer.read() or b"null")
-            except OSError:
-                if attempt == 2 or method != "GET":
-                    raise
-                time.sleep(3)
-        raise AssertionError("unreachable")
-
-    def dag_ids(self) -> set[str]:
-        """The DAGs the dag-processor has parsed so far."""
-        return {d["dag_id"] for d in self.api("GET", "/dags?limit=1000")["dags"]}
-
-    def trigger(self, dag_id: str, conf: dict[str, Any] | None = None) -> str:
-        """Trigger a run of ``dag_id`` now; its run id."""
-        run = self.api("POST", f"/dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
-        return str(run["dag_run_id"])
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        return str(self.api("GET", f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}")["state"])
-
-    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
-        """task_id -> state of the run's task instances (a mapped task: the state of any one index)."""
-        path = f"/dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id, safe='')}/taskInstances?limit=1000"
-        return {t["task_id"]: t["state"] for t in self.api("GET", path)["task_instances"]}
-
-    def stop(self) -> None:
-        for name in list(self.processes):
-            self.kill(name, signal.SIGTERM)
-        self.postgres.stop()
+def start(deployment: Deployment) -> None:
+    """The LocalExecutor deployment with the example DAGs' connections and workspace resources."""
+    work = deployment.work
+    env = {
+        "AIRFLOW_CONN_MPARTICLE_EXAMPLE_WAREHOUSE": json.dumps(
+            {"conn_type": "sqlite", "host": str(work / "warehouse.db")}
+        ),
+        "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE": json.dumps(
+            create_example_warehouse(str(work / "sharded-warehouse.db"), customers=1000)
+        ),
+    }
+    components = {
+        name: [*AIRFLOW, name] for name in ("api-server", "scheduler", "dag-processor", "triggerer")
+    }
+    deployment.start("LocalExecutor", env, components)
+    emulator = deployment.emulator_url
+    # The Warehouse Sync example triggers a pipeline configured beforehand, as in a real workspace.
+    with MParticleClient(client_settings(emulator)) as client:
+        create_pipeline(client)
+        create_pipeline(client, CONTROL_PIPELINE_ID)
+        create_ltv_attribute(client)
+        create_attribute_with_draft(client)
+        create_pipeline(client, KILL_POLICY_PIPELINE)
+    # The kill-policy pipeline's run stays running until the task is killed.
+    EmulatorControl(emulator).plan_pipeline_runs(KILL_POLICY_PIPELINE, hold=True)
 
 
 # --- a SIGKILL of the real task process part-way through a seed ------------------------------------
@@ -291,8 +98,6 @@ KILL_DAG_ID = "e2e_seed_real_kill"
 KILL_USERS = 200_000
 KILL_CONCURRENCY = 8
 RESEND_BOUND = 2 * KILL_CONCURRENCY * 100  # 2 x concurrency requests of 100 users
-RESULTS = ROOT / "benchmarks" / "results" / "reliability.json"
-BULK = "bulkcalculatedattributes"
 
 KILL_DAG = """
 from __future__ import annotations
@@ -342,24 +147,6 @@ def prepare_kill_dag(folder: Path, work: Path) -> Path:
     return folder
 
 
-def task_processes() -> list[int]:
-    """Pids of Airflow task processes: the task runner retitles itself ``airflow worker -- <ti id>``."""
-    pids = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-        try:
-            title = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        # LocalExecutor's own workers are "airflow worker -- LocalExecutor ...": match the TI's UUID.
-        if re.fullmatch(r"airflow worker -- [0-9a-f]{8}-[0-9a-f-]{27}\s*", title):
-            pids.append(int(cmdline.parent.name))
-    return pids
-
-
-def accepted_users(control: EmulatorControl) -> int:
-    return sum(e["units"] for e in control.journal(path=BULK, bodies=False) if e["status"] == 202)
-
-
 def real_kill(deployment: Deployment, deadline: float) -> int:
     """Run the kill DAG alone, SIGKILL its task process part-way, let Airflow retry; returns users resent."""
     control = EmulatorControl(deployment.emulator_url)
@@ -378,7 +165,7 @@ def real_kill(deployment: Deployment, deadline: float) -> int:
         if sent >= KILL_USERS or time.monotonic() > deadline:
             raise RuntimeError(f"the seed was not caught part-way ({sent:,} users accepted)")
         time.sleep(0.2)
-    pids = task_processes()
+    pids = list(task_processes())
     if len(pids) != 1:
         raise RuntimeError(f"expected one running task process, found {pids}")
     os.kill(pids[0], signal.SIGKILL)
@@ -496,18 +283,6 @@ def kill_policy(deployment: Deployment, deadline: float) -> int:
     return pauses
 
 
-def record_reliability(key: str, value: int, details: dict[str, object]) -> None:
-    """Merge one figure into the reliability figures file, keeping every other key."""
-    try:
-        results = json.loads(RESULTS.read_text())
-    except (OSError, ValueError):
-        results = {}
-    results[key] = value
-    results.setdefault("details", {})[key] = details
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dags-folder", default=str(ROOT / "example_dags"))
@@ -530,18 +305,11 @@ def main() -> int:
     dags_folder = prepare_dags(Path(args.dags_folder), work, real_kill=not args.no_real_kill)
     deployment = Deployment(work, dags_folder)
     deadline = time.monotonic() + args.timeout
-    ok = False
-    try:
-        deployment.start()
+
+    def scenario() -> bool:
+        start(deployment)
         log("waiting for the dag-processor to parse " + ", ".join(dags))
-        while True:
-            listed = deployment.dag_ids()
-            if set(dags) <= listed:
-                break
-            if time.monotonic() > deadline:
-                errors = run([*AIRFLOW, "dags", "list-import-errors"], env=deployment.env)
-                raise RuntimeError(f"DAGs not parsed: {set(dags) - listed}\n{errors}")
-            time.sleep(2)
+        deployment.wait_parsed(set(dags), deadline)
         runs: dict[str, str] = {}
         for dag_id in dags:
             runs[dag_id] = deployment.trigger(dag_id, json.loads(confs[dag_id]) if dag_id in confs else None)
@@ -592,23 +360,9 @@ def main() -> int:
         pauses = kill_policy(deployment, deadline)
         ok = ok and pauses == 1
         log(f"RESULT: kill policy 'pause_pipeline' applied {pauses} time(s) (expected once)")
-        return 0 if ok else 1
-    except Exception as error:
-        log(f"ERROR: {error}")
-        return 1
-    finally:
-        if not ok:
-            for path in sorted(deployment.logs.glob("*.log")):
-                print(f"----- {path.name} (last 40 lines) -----")
-                print("\n".join(path.read_text(errors="replace").splitlines()[-40:]))
-            # Task logs of failed attempts: what a failed DAG run says about itself.
-            for path in sorted((work / "home" / "logs").glob("dag_id=*/**/*.log")):
-                text = path.read_text(errors="replace")
-                if '"level":"error"' in text.replace(" ", "") or "Traceback" in text:
-                    print(f"----- {path.relative_to(work)} (last 30 lines) -----")
-                    print("\n".join(text.splitlines()[-30:]))
-        deployment.stop()
-        shutil.rmtree(work, ignore_errors=True)
+        return ok
+
+    return run_scenario(deployment, scenario)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from docutils import nodes
-from docutils.parsers.rst import Directive
+from docutils.parsers.rst import Directive, directives
 from docutils.statemachine import StringList
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,20 +62,28 @@ class ConnectionFields(_Generated):
 
 
 class ResultFigures(_Generated):
-    """The top-level figures of a results file written by ``make bench`` or ``make reliability``."""
+    """The top-level figures of a results file written by ``make bench`` or ``make reliability``.
+
+    ``:prefix: celery_`` keeps only the figures whose name starts with it.
+    """
+
+    option_spec = {"prefix": directives.unchanged}
 
     def lines(self) -> list[str]:
         path = ROOT / self.arguments[0]
         self.state.document.settings.record_dependencies.add(str(path))
         figures = json.loads(path.read_text(encoding="utf-8"))
+        prefix = self.options.get("prefix", "")
         rows = [
             [
                 f"``{key}``",
                 f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value),
             ]
             for key, value in figures.items()
-            if not isinstance(value, dict | list)
+            if not isinstance(value, dict | list) and key.startswith(prefix)
         ]
+        if not rows:
+            raise self.error(f"No figure in {self.arguments[0]} starts with {prefix!r}.")
         return _table(["figure", "value"], rows, "60 40")
 
 
