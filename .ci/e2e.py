@@ -62,7 +62,13 @@ DEFAULT_DAGS = {
     "example_adobe_computed_attributes": "wait_lifetime_value",
     "example_mparticle_pipeline_control": "wait_for_sync",
     "example_mparticle_discard_draft": "",
+    "example_mparticle_warehouse_sync_as_code": "",
 }
+
+# The warehouse password example_dags/warehouse_sync.yaml names (never in the file). The emulator refuses a
+# Snowflake connection without one, so the as-code run's success shows it was sent; after the runs, no
+# component log and no task log may contain it.
+WAREHOUSE_SECRET = "e2e-snowflake-password-8c1f"
 
 
 def start(deployment: Deployment) -> None:
@@ -74,6 +80,9 @@ def start(deployment: Deployment) -> None:
         ),
         "AIRFLOW_CONN_MPARTICLE_SEED_SOURCE": json.dumps(
             create_example_warehouse(str(work / "sharded-warehouse.db"), customers=1000)
+        ),
+        "AIRFLOW_CONN_SNOWFLAKE_MPARTICLE": json.dumps(
+            {"conn_type": "generic", "password": WAREHOUSE_SECRET}
         ),
     }
     components = {
@@ -122,6 +131,12 @@ with DAG(dag_id={dag_id!r}, schedule=None, start_date=dt.datetime(2026, 1, 1), c
         retry_delay=dt.timedelta(seconds=2),
     )
 """
+
+
+def secret_in_logs(deployment: Deployment) -> list[str]:
+    """The component and task log files that contain the warehouse secret."""
+    paths = [*deployment.logs.glob("*.log"), *(deployment.work / "home" / "logs").glob("**/*.log")]
+    return sorted(str(p) for p in paths if WAREHOUSE_SECRET.encode() in p.read_bytes())
 
 
 def prepare_dags(dags_folder: Path, work: Path, real_kill: bool) -> Path:
@@ -353,6 +368,9 @@ def main() -> int:
         if missing:
             log(f"the triggerer was never restarted during {missing}: the task was not seen deferred")
         log("RESULT: " + ("all DAG runs succeeded" if ok else f"FAILED {states}"))
+        leaked = secret_in_logs(deployment)
+        ok = ok and not leaked
+        log(f"RESULT: the warehouse secret is in {len(leaked)} log file(s) {leaked or ''}")
         if not args.no_real_kill:
             resent = real_kill(deployment, deadline)
             ok = ok and resent <= RESEND_BOUND
