@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import http.cookiejar
 import time
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 from urllib.parse import urlsplit
@@ -19,7 +18,6 @@ from urllib.parse import urlsplit
 import httpx
 import requests
 import requests.auth
-import urllib3
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import select_proxy
@@ -35,6 +33,12 @@ from airflow_provider_mparticle.client.core.flow import (
     Sleep,
     Step,
     TransportStats,
+)
+from airflow_provider_mparticle.client.core.http11 import (
+    ACCEPT_ENCODING,
+    ConnectionPool,
+    HttpProtocolError,
+    Origin,
 )
 from airflow_provider_mparticle.client.core.shared import SHARED_HTTP_CLIENTS, HttpClientOptions
 from airflow_provider_mparticle.client.core.tokens import TOKENS
@@ -64,9 +68,10 @@ def _advance(flow: Generator[Step, Any, T], result: Any, error: MParticleError |
 class SyncTransport:
     """Sends calls with a pooled ``requests.Session``.
 
-    A request goes straight to the session adapter's urllib3 pool for its host (the *direct path*), with
-    the headers, body, timeouts and TLS settings that ``Session.request`` would use: the session's
-    per-request work (merging settings, preparing the request, cookies, hooks, the response object) cost
+    A request goes over a kept-alive connection of the transport's own pool for its origin (the *direct
+    path*, :mod:`~airflow_provider_mparticle.client.core.http11`), with the headers, body, timeouts and
+    TLS settings that ``Session.request`` would use: the session's per-request work (merging settings,
+    preparing the request, cookies, hooks, the response object) and urllib3's and ``http.client``'s cost
     more CPU than the rest of a bulk seed request. ``Session.request`` still sends a request with
     ``params``, a non-ASCII URL, one through a proxy from the environment, and every request once a
     response hook is on the session. Redirects are never followed, and no cookie is kept on either path
@@ -102,9 +107,13 @@ class SyncTransport:
         self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         self._env_reader = requests.Session()
         self._routes: dict[tuple[str, str], _Route] = {}
-        self._verified_pools: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._pools: dict[Origin, ConnectionPool] = {}
+        # Both paths ask for the content codings the direct path decodes.
+        self.session.headers["Accept-Encoding"] = ACCEPT_ENCODING
 
     def close(self) -> None:
+        for pool in list(self._pools.values()):
+            pool.close()
         self.session.close()
         self._env_reader.close()
 
@@ -118,12 +127,11 @@ class SyncTransport:
             merged = self._env_reader.merge_environment_settings(url, {}, None, self.settings.verify, None)
             proxies = merged["proxies"]
             verify: bool | str = self.settings.verify if merged["verify"] is None else merged["verify"]
-            pool_key = None
-            if not select_proxy(url, proxies):
-                probe = requests.PreparedRequest()
-                probe.url = url
-                pool_key = self.adapter.build_connection_pool_key_attributes(probe, verify, None)
-            route = _Route(proxies, verify, pool_key)
+            origin = None
+            if not select_proxy(url, proxies) and parts.hostname:
+                default = 443 if parts.scheme == "https" else 80
+                origin = Origin(parts.scheme, parts.hostname, parts.port or default, verify)
+            route = _Route(proxies, verify, origin)
             self._routes[key] = route
         return route
 
@@ -176,46 +184,48 @@ class SyncTransport:
         self.stats.add(requests=1)
         route = self._route(request.url)
         if (
-            route.pool_key is None
+            route.origin is None
             or request.params
             or not request.url.isascii()
             or self.session.hooks["response"]
         ):
             return self._send_with_session(request, headers, limit, route)
-        # The direct path: the adapter's own urllib3 pool for this host, with the TLS settings requests
-        # would use (checked once per pool), sending what Session.request would send.
-        pool = self.adapter.poolmanager.connection_from_host(
-            **route.pool_key[0], pool_kwargs=route.pool_key[1]
-        )
-        if pool not in self._verified_pools:
+        # The direct path: one kept-alive connection of this transport's own pool for the origin,
+        # sending what Session.request would send (see http11).
+        origin = route.origin
+        pool = self._pools.get(origin)
+        if pool is None:
             # A CA bundle that is not there raises OSError here, as requests would.
-            self.adapter.cert_verify(pool, request.url, route.verify, None)  # type: ignore[no-untyped-call]
-            self._verified_pools.add(pool)
+            pool = self._pools.setdefault(origin, ConnectionPool(origin, self.settings.pool_size))
         body = request.body_bytes()
         sent = CaseInsensitiveDict(self.session.headers)
         sent.update(headers)
         if body is not None or request.method not in ("GET", "HEAD"):
             sent["Content-Length"] = str(len(body or b""))
+        lines = [f"{request.method} {route.target(request.url)} HTTP/1.1", "Host: " + origin.host_header]
+        for name, field in sent.items():
+            value = field.decode("latin-1") if isinstance(field, bytes) else str(field)
+            if "\n" in value or "\r" in value:
+                raise MParticleTransportError(f"{request.method} {request.url}: header {name!r} is not valid")
+            lines.append(f"{name}: {value}")
+        lines.append("\r\n")
         try:
-            answer = pool.urlopen(
-                request.method,
-                route.target(request.url),
-                body=body,
-                headers=sent,
-                redirect=False,
-                assert_same_host=False,
-                preload_content=True,
-                decode_content=True,
-                retries=self.adapter.max_retries,
-                timeout=urllib3.Timeout(connect=min(limit, 10.0), read=limit),
-                chunked=False,
+            status, fields, content = pool.request(
+                "\r\n".join(lines).encode("latin-1"),
+                body,
+                method=request.method,
+                connect_timeout=min(limit, 10.0),
+                read_timeout=limit,
             )
-        except (urllib3.exceptions.HTTPError, OSError) as error:
+        except HttpProtocolError as error:
+            raise MParticleTransportError(
+                f"{request.method} {request.url} got no HTTP answer: {error}"
+            ) from error
+        except OSError as error:
             raise MParticleTransportError(
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"
             ) from error
-        # dict() of urllib3's headers joins repeated fields as requests does.
-        return build_response(request, answer.status, dict(answer.headers), answer.data)
+        return build_response(request, status, fields, content)
 
     def _send_with_session(
         self, request: ApiRequest, headers: dict[str, str], limit: float, route: _Route
@@ -246,13 +256,13 @@ class _Route:
 
     :param proxies: the proxies the environment sets for the host (none when ``NO_PROXY`` bypasses it).
     :param verify: TLS verification: a bool, or a CA bundle (the setting, else ``REQUESTS_CA_BUNDLE``).
-    :param pool_key: the host and TLS parameters of the adapter's urllib3 pool, when no proxy applies
-        (None: requests sends through the proxy).
+    :param origin: where the direct path connects, when no proxy applies (None: requests sends through
+        the proxy).
     """
 
     proxies: MutableMapping[str, str]
     verify: bool | str
-    pool_key: tuple[Any, Any] | None
+    origin: Origin | None
 
     @staticmethod
     def target(url: str) -> str:

@@ -75,11 +75,20 @@ class EmulatorServer:
     :param port: port, or 0 for a free one.
     :param allow_remote: allow a non-loopback ``host``. The emulator accepts any credentials it was
         configured with and its control plane can change everything: only expose it on a network you trust.
+    :param ssl_certfile: serve HTTPS with this certificate chain (PEM), e.g. to test a client's TLS
+        settings; :attr:`url` is then ``https://``.
+    :param ssl_keyfile: the certificate's private key (PEM; default: in ``ssl_certfile``).
     :param settings: :class:`~airflow_provider_mparticle.testing.emulator.state.EmulatorSettings` fields.
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, allow_remote: bool = False, **settings: Any
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allow_remote: bool = False,
+        ssl_certfile: str | None = None,
+        ssl_keyfile: str | None = None,
+        **settings: Any,
     ) -> None:
         if not allow_remote and not is_loopback(host, resolve=True):
             raise ValueError(
@@ -101,18 +110,27 @@ class EmulatorServer:
             lifespan="off",
             timeout_keep_alive=30,
             backlog=2048,
+            ssl_certfile=ssl_certfile,
+            ssl_keyfile=ssl_keyfile,
         )
+        self.scheme = "https" if ssl_certfile else "http"
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.scheme}://{host}:{self.port}"
 
     @property
     def control(self) -> EmulatorControl:
-        return EmulatorControl(self.url)
+        """A control client. For an HTTPS emulator it checks no certificate (not even with
+        ``REQUESTS_CA_BUNDLE`` set): set ``control.session.verify`` to check one."""
+        control = EmulatorControl(self.url)
+        if self.scheme == "https":
+            control.session.trust_env = False
+            control.session.verify = False
+        return control
 
     def connection_uri_json(self) -> dict[str, Any]:
         """The JSON form of an ``mparticle`` connection (``AIRFLOW_CONN_...``) for this emulator."""
@@ -176,12 +194,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--progress-mode", choices=["immediate", "reads", "seconds"], default="seconds")
     parser.add_argument("--progress-steps", type=float, default=30.0)
+    parser.add_argument("--ssl-certfile", help="serve HTTPS with this certificate chain (PEM)")
+    parser.add_argument(
+        "--ssl-keyfile", help="the certificate's private key (PEM; default: in --ssl-certfile)"
+    )
     args = parser.parse_args(argv)
     try:
         server = EmulatorServer(
             args.host,
             args.port,
             allow_remote=args.allow_remote,
+            ssl_certfile=args.ssl_certfile,
+            ssl_keyfile=args.ssl_keyfile,
             workspace_id=args.workspace_id,
             propagation_seconds=args.propagation_seconds,
             progress_mode=args.progress_mode,
