@@ -59,6 +59,32 @@ def test_pack_by_encoded_size_stays_under_the_limit():
     assert [c.users for c in pack(encoded(users, tight), tight)][:2] == [2, 2]
 
 
+def test_pack_follows_the_packers_rules_for_every_size_and_limit():
+    import random
+
+    from airflow_provider_mparticle.client.seeding.bulk import Packer
+
+    rng = random.Random(26)
+    for _ in range(200):
+        limits = PackingLimits(max_users=rng.randint(1, 6), max_bytes=rng.randint(64, 400))
+        items = [
+            (n, b"x" * rng.randint(1, limits.max_bytes - 2), bytes([n % 256]))
+            for n in range(1, rng.randint(1, 40))
+        ]
+        expected, packer, last_mark = [], Packer(limits), b""
+        for row, body, mark in items:
+            if not packer.fits(body):
+                expected.append(packer.close(last_mark))
+            packer.add(row, body)
+            last_mark = mark
+        if packer.users:
+            expected.append(packer.close(last_mark))
+        chunks = list(pack(items, limits))
+        assert chunks == expected
+        assert [c.body for c in chunks] == [c.body for c in expected]  # not compared by the dataclass
+        assert all(len(c.body) <= limits.max_bytes and c.users <= limits.max_users for c in chunks)
+
+
 def test_a_user_too_large_for_any_request_is_a_row_error():
     with pytest.raises(SeedRowError, match=r"row 9, column '\*': the user encodes to \d+ bytes"):
         encode_user(user(1, value="x" * 500), 9, PackingLimits(max_bytes=300))

@@ -1,4 +1,4 @@
-"""The pacer's rules, on a clock the tests move: no sleeps, no timing asserts."""
+"""The pacer's rules, on a clock the tests move (but for the threads of one test on the real clock)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import itertools
 import math
 import random
 import threading
+import time
 
 import pytest
 
@@ -188,6 +189,33 @@ def test_a_pause_wakes_a_waiting_sender_to_wait_longer():
         pacer._cond.notify_all()
     assert released.wait(5.0)
     thread.join(5.0)
+
+
+def test_one_waiting_sender_at_a_time_watches_the_clock():
+    """Eight senders wait for slots 20 ms apart: only the next in turn waits on the clock, the others
+    queue behind it, so each slot wakes one thread rather than all eight (a herd per request)."""
+    calls = [0]
+
+    def clock() -> float:
+        calls[0] += 1
+        return time.monotonic()
+
+    pacer = Pacer(50.0, clock=clock)  # one user per 20 ms
+    pacer.acquire(1)
+    taken: list[float] = []
+    threads = [
+        threading.Thread(target=lambda: (pacer.acquire(1), taken.append(time.monotonic()))) for _ in range(8)
+    ]
+    calls[0] = 0
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10.0)
+    assert len(taken) == 8
+    assert calls[0] <= 3 * 8, calls[0]  # herded, every slot's due time woke each thread still waiting
+    ordered = sorted(taken)
+    gaps = [b - a for a, b in itertools.pairwise(ordered)]
+    assert min(gaps) > 0.01  # still spaced by the rate
 
 
 def simulate(shards, limit=5000.0, users=20_000, header=True, seed=7):

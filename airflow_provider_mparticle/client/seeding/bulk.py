@@ -156,16 +156,25 @@ def pack(
 
     A chunk carries the mark of its last user (see :attr:`Chunk.mark`).
     """
-    packer = Packer(limits, start_index)
+    # Packer's rules, inlined: this loop runs once per user.
+    max_users, max_bytes = limits.max_users, limits.max_bytes
+    index = start_index
+    parts: list[bytes] = []
+    rows: list[int] = []
+    size = 1  # the opening bracket; every user adds its length and one comma or the closing bracket
     mark = b""
     for item in users:
         encoded = item[1]
-        if not packer.fits(encoded):
-            yield packer.close(mark)
-        packer.add(item[0], encoded)
+        size += len(encoded) + 1
+        if parts and (size > max_bytes or len(parts) == max_users):
+            yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
+            index += 1
+            parts, rows, size = [], [], len(encoded) + 2
+        parts.append(encoded)
+        rows.append(item[0])
         mark = item[2] if len(item) == 3 else b""
-    if packer.users:
-        yield packer.close(mark)
+    if parts:
+        yield Chunk(index, b"[" + b",".join(parts) + b"]", tuple(rows), mark)
 
 
 # --- sending -------------------------------------------------------------------------------------

@@ -143,6 +143,7 @@ class Pacer:
         self._smoothed: float | None = None
         self._smoothed_at: float | None = None
         self._cond = threading.Condition()
+        self._turn = threading.Lock()  # see acquire
 
     # --- the gate ---
 
@@ -169,8 +170,12 @@ class Pacer:
         return 0.0
 
     def acquire(self, users: int) -> None:
-        """Wait for this thread's turn to send ``users`` users."""
-        with self._cond:
+        """Wait for this thread's turn to send ``users`` users.
+
+        Threads wait in turn: only the first waits on the clock (and on a change of rate or a pause), the
+        others queue on a lock behind it. Each slot then wakes one thread, not every waiting one.
+        """
+        with self._turn, self._cond:
             while True:
                 wait = self.try_acquire(users, self._clock())
                 if wait <= 0:
