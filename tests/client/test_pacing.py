@@ -183,10 +183,10 @@ def test_a_pause_wakes_a_waiting_sender_to_wait_longer():
     thread.start()
     pacer.pause(30.0)
     assert not released.wait(1.5)  # still held: the pause outlasts the slot it waited for
-    with pacer._cond:
+    with pacer._lock:
         pacer.paused_until = 0.0
         pacer._last_slot = None
-        pacer._cond.notify_all()
+    pacer._wake.put(None)
     assert released.wait(5.0)
     thread.join(5.0)
 

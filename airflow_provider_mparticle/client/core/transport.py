@@ -44,7 +44,7 @@ from airflow_provider_mparticle.client.core.shared import SHARED_HTTP_CLIENTS, H
 from airflow_provider_mparticle.client.core.tokens import TOKENS
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, MutableMapping
+    from collections.abc import Generator, Iterable, MutableMapping
     from contextlib import AbstractAsyncContextManager
 
     from airflow_provider_mparticle.client.core.config import TransportSettings
@@ -198,12 +198,18 @@ class SyncTransport:
             # A CA bundle that is not there raises OSError here, as requests would.
             pool = self._pools.setdefault(origin, ConnectionPool(origin, self.settings.pool_size))
         body = request.body_bytes()
-        sent = CaseInsensitiveDict(self.session.headers)
-        sent.update(headers)
+        # The merge of CaseInsensitiveDict(session.headers).update(headers), on a plain dict (its Mapping
+        # methods cost more per request than the rest of the header block): a field keeps the place of
+        # its first setting and the spelling of its last.
+        sent: dict[str, tuple[str, str | bytes]] = {
+            name.lower(): (name, field) for name, field in _items(self.session.headers)
+        }
+        for key, text in headers.items():
+            sent[key.lower()] = (key, text)
         if body is not None or request.method not in ("GET", "HEAD"):
-            sent["Content-Length"] = str(len(body or b""))
+            sent["content-length"] = ("Content-Length", str(len(body or b"")))
         lines = [f"{request.method} {route.target(request.url)} HTTP/1.1", "Host: " + origin.host_header]
-        for name, field in sent.items():
+        for name, field in sent.values():
             value = field.decode("latin-1") if isinstance(field, bytes) else str(field)
             if "\n" in value or "\r" in value:
                 raise MParticleTransportError(f"{request.method} {request.url}: header {name!r} is not valid")
@@ -248,6 +254,15 @@ class SyncTransport:
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"
             ) from error
         return build_response(request, answer.status_code, answer.headers, content)
+
+
+def _items(headers: MutableMapping[str, str | bytes]) -> Iterable[tuple[str, str | bytes]]:
+    """(name, value) of a session's headers: a CaseInsensitiveDict's store as it is (its ``items()``
+    goes through ``Mapping``'s generic methods, a lookup per field), else ``items()``."""
+    if isinstance(headers, CaseInsensitiveDict):
+        store: dict[str, tuple[str, str | bytes]] = headers._store  # type: ignore[attr-defined]
+        return store.values()  # requests' own layout: lowered name -> (name, value)
+    return headers.items()
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,14 @@ Limits: https://docs.mparticle.com/developers/guides/default-service-limits/ .
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 from airflow_provider_mparticle.client.core.errors import MParticleConfigError
@@ -142,8 +144,10 @@ class Pacer:
         self._levels: deque[tuple[float, float]] = deque()
         self._smoothed: float | None = None
         self._smoothed_at: float | None = None
-        self._cond = threading.Condition()
-        self._turn = threading.Lock()  # see acquire
+        self._lock = threading.Lock()
+        # See acquire: the waiting threads' turn, and what wakes the one waiting on the clock early.
+        self._turn = threading.Lock()
+        self._wake: SimpleQueue[None] = SimpleQueue()
 
     # --- the gate ---
 
@@ -155,7 +159,7 @@ class Pacer:
         """Take the send slot for ``users`` users if it is due: 0.0, else the seconds until it is.
 
         Slots are not booked ahead: a thread that has to wait asks again, so that a change of rate, or a
-        pause, applies at once to every waiting thread. Call it holding the lock (:meth:`acquire` does).
+        pause, applies at once to the thread waiting (the others wait their turn behind it). Call it holding the lock (:meth:`acquire` does).
         """
         due = self.paused_until
         if self._last_slot is not None:
@@ -173,14 +177,18 @@ class Pacer:
         """Wait for this thread's turn to send ``users`` users.
 
         Threads wait in turn: only the first waits on the clock (and on a change of rate or a pause), the
-        others queue on a lock behind it. Each slot then wakes one thread, not every waiting one.
+        others queue on a lock behind it. Each slot then wakes one thread, not every waiting one, and the
+        waits are C-level queue and lock waits (a Python ``Condition`` costs more CPU per wait than the
+        rest of a slot).
         """
-        with self._turn, self._cond:
+        with self._turn:
             while True:
-                wait = self.try_acquire(users, self._clock())
+                with self._lock:
+                    wait = self.try_acquire(users, self._clock())
                 if wait <= 0:
                     return
-                self._cond.wait(wait)
+                with contextlib.suppress(Empty):  # woken early (a pause) or on time: ask again
+                    self._wake.get(timeout=wait)
 
     def retry_delay(self, wait: float, now: float) -> float:
         """Book a paced slot for a request the transport resends after ``wait`` seconds (a 429).
@@ -203,20 +211,20 @@ class Pacer:
 
         :param wait: the wait the transport is about to sleep before resending.
         """
-        with self._cond:
+        with self._lock:
             delay = self.retry_delay(wait, self._clock())
         if delay > 0:
             time.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Hold every sender for ``seconds``."""
-        with self._cond:
+        with self._lock:
             self._pause_locked(self._clock() + seconds)
 
     def _pause_locked(self, until: float) -> None:
         if until > self.paused_until:
             self.paused_until = until
-            self._cond.notify_all()
+            self._wake.put(None)  # the thread waiting on the clock waits longer
 
     # --- what the answers say ---
 
@@ -250,7 +258,7 @@ class Pacer:
 
     def observe_ack(self, users: int, percentage_used: float | None) -> None:
         """Account for an accepted request and its ``X-mp-rate-limit-percentage-used`` (None: absent)."""
-        with self._cond:
+        with self._lock:
             now = self._clock()
             self._acks.append((now, users))
             if percentage_used is not None:
@@ -308,7 +316,7 @@ class Pacer:
         :param retry_after: the answer's ``Retry-After`` in seconds, if any.
         :param scope: the answer's ``X-mp-rate-limit-exceeded`` (``acceleration``: volume grew too fast).
         """
-        with self._cond:
+        with self._lock:
             now = self._clock()
             self.throttled += 1
             self.ramping = False
