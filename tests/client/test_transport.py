@@ -302,3 +302,27 @@ def test_the_direct_path_sends_what_session_request_sends(
             assert len(calls) == (0 if way == "direct" else 2)
     assert seen["direct"] == seen["session"]
     assert seen["direct"][0][3]["content-length"] == str(len(json.dumps(user, separators=(",", ":"))) + 2)
+
+
+def test_the_direct_path_sends_a_changed_field_at_once(mparticle_emulator, mparticle_settings):
+    """The header block kept between requests is the one of the same fields: a field changed on the
+    session, and another length, go out with the next request."""
+    user = {"environment": "production", "identities": {"customer_id": "c1"}, "calculated_attributes": {"workspace": [{"attribute_name": "LTV", "calculation_type": "sum", "cutoff_date": "2026-06-01", "seed": {"value": 1.5}}]}}  # fmt: skip
+    from tests.conftest import VALID_DEFINITION
+
+    control = mparticle_emulator.control
+    with MParticleClient(mparticle_settings) as client:
+        client.calculated_attributes.create("LTV", VALID_DEFINITION)
+        sent = []
+        for extra in (None, "one", "two", None):
+            if extra is None:
+                client.transport.session.headers.pop("X-Extra", None)
+            else:
+                client.transport.session.headers["X-Extra"] = extra
+            client.seeding.seed_users([user] * (len(sent) + 1))
+            entry = next(
+                e for e in reversed(control.journal()) if e["path"].endswith("/bulkcalculatedattributes")
+            )
+            sent.append((entry["headers"].get("x-extra"), int(entry["headers"]["content-length"])))
+    assert [extra for extra, _ in sent] == [None, "one", "two", None]
+    assert len({length for _, length in sent}) == 4

@@ -51,6 +51,8 @@ if TYPE_CHECKING:
     from airflow_provider_mparticle.client.core.messages import ApiRequest, ApiResponse, Call
 
 T = TypeVar("T")
+#: Header blocks the direct path keeps (see SyncTransport._head).
+_HEADS_KEPT = 32
 
 
 class _KeepHeaders(requests.auth.AuthBase):
@@ -108,6 +110,7 @@ class SyncTransport:
         self._env_reader = requests.Session()
         self._routes: dict[tuple[str, str], _Route] = {}
         self._pools: dict[Origin, ConnectionPool] = {}
+        self._heads: dict[tuple[Any, ...], bytes] = {}  # see _head
         # Both paths ask for the content codings the direct path decodes.
         self.session.headers["Accept-Encoding"] = ACCEPT_ENCODING
 
@@ -198,26 +201,11 @@ class SyncTransport:
             # A CA bundle that is not there raises OSError here, as requests would.
             pool = self._pools.setdefault(origin, ConnectionPool(origin, self.settings.pool_size))
         body = request.body_bytes()
-        # The merge of CaseInsensitiveDict(session.headers).update(headers), on a plain dict (its Mapping
-        # methods cost more per request than the rest of the header block): a field keeps the place of
-        # its first setting and the spelling of its last.
-        sent: dict[str, tuple[str, str | bytes]] = {
-            name.lower(): (name, field) for name, field in _items(self.session.headers)
-        }
-        for key, text in headers.items():
-            sent[key.lower()] = (key, text)
-        if body is not None or request.method not in ("GET", "HEAD"):
-            sent["content-length"] = ("Content-Length", str(len(body or b"")))
-        lines = [f"{request.method} {route.target(request.url)} HTTP/1.1", "Host: " + origin.host_header]
-        for name, field in sent.values():
-            value = field.decode("latin-1") if isinstance(field, bytes) else str(field)
-            if "\n" in value or "\r" in value:
-                raise MParticleTransportError(f"{request.method} {request.url}: header {name!r} is not valid")
-            lines.append(f"{name}: {value}")
-        lines.append("\r\n")
+        length = str(len(body or b"")) if body is not None or request.method not in ("GET", "HEAD") else None
+        head = self._head(request, headers, route.target(request.url), origin.host_header, length)
         try:
             status, fields, content = pool.request(
-                "\r\n".join(lines).encode("latin-1"),
+                head,
                 body,
                 method=request.method,
                 connect_timeout=min(limit, 10.0),
@@ -232,6 +220,43 @@ class SyncTransport:
                 f"{request.method} {request.url} got no answer: {type(error).__name__}"
             ) from error
         return build_response(request, status, fields, content)
+
+    def _head(
+        self, request: ApiRequest, headers: dict[str, str], target: str, host: str, length: str | None
+    ) -> bytes:
+        """The request line and header block of the direct path, ending with the empty line.
+
+        The fields are the merge of ``CaseInsensitiveDict(session.headers).update(headers)``, done on a
+        plain dict (its Mapping methods cost more than the rest of the block): a field keeps the place
+        of its first setting and the spelling of its last; ``Content-Length`` comes last. The block
+        before ``Content-Length`` is kept for the same request line and fields (a bulk load sends one
+        block with another length each time).
+        """
+        key = (request.method, target, host, tuple(headers.items()), tuple(_items(self.session.headers)))
+        prefix = self._heads.get(key)
+        if prefix is None:
+            sent: dict[str, tuple[str, str | bytes]] = {name.lower(): (name, field) for name, field in key[4]}
+            for name, text in key[3]:
+                sent[name.lower()] = (name, text)
+            if length is not None and "content-length" in sent:  # set by hand: keeps its place
+                sent["content-length"] = ("Content-Length", length)
+                length = None
+            lines = [f"{request.method} {target} HTTP/1.1", "Host: " + host]
+            for name, field in sent.values():
+                value = field.decode("latin-1") if isinstance(field, bytes) else str(field)
+                if "\n" in value or "\r" in value:
+                    raise MParticleTransportError(
+                        f"{request.method} {request.url}: header {name!r} is not valid"
+                    )
+                lines.append(f"{name}: {value}")
+            prefix = "".join(line + "\r\n" for line in lines).encode("latin-1")
+            if "content-length" not in sent:
+                if len(self._heads) >= _HEADS_KEPT:  # other paths and tokens: keep a few only
+                    self._heads.clear()
+                self._heads[key] = prefix
+        if length is None:
+            return prefix + b"\r\n"
+        return b"%sContent-Length: %s\r\n\r\n" % (prefix, length.encode("ascii"))
 
     def _send_with_session(
         self, request: ApiRequest, headers: dict[str, str], limit: float, route: _Route
