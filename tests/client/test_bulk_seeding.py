@@ -340,3 +340,44 @@ def test_the_bodies_stored_are_the_json_of_json_dumps(mparticle_settings, mparti
         seeder.run(pack(encoded(users), PackingLimits(max_users=2)))
     bodies = [e["body"] for e in mparticle_emulator.control.journal(path="bulkcalculatedattributes")]
     assert [u for body in bodies for u in body] == json.loads(json.dumps(users))
+
+
+def test_sending_slots_wake_their_taker_once_enough_are_free_and_never_hand_out_more():
+    from airflow_provider_mparticle.client.seeding.bulk import _Slots
+
+    slots = _Slots(4, refill=2)
+    assert all(slots.acquire(0.0) for _ in range(4))
+    assert not slots.acquire(0.01)
+    woken = threading.Event()
+
+    def taker():
+        if slots.acquire(5.0):
+            woken.set()
+
+    thread = threading.Thread(target=taker)
+    thread.start()
+    time.sleep(0.05)
+    slots.release()  # one free: not yet worth a wake-up
+    assert not woken.wait(0.2)
+    slots.release()
+    assert woken.wait(5.0)
+    thread.join(5.0)
+    assert slots.acquire(0.0)
+    assert not slots.acquire(0.0)
+
+    # Many givers, one taker: every slot is taken exactly once.
+    given = 2000
+    slots = _Slots(8, refill=4)
+    for _ in range(8):
+        slots.acquire(0.0)
+    givers = [threading.Thread(target=lambda: [slots.release() for _ in range(given // 4)]) for _ in range(4)]
+    for giver in givers:
+        giver.start()
+    taken = 0
+    deadline = time.monotonic() + 30
+    while taken < given and time.monotonic() < deadline:
+        taken += slots.acquire(0.2)
+    for giver in givers:
+        giver.join(5.0)
+    assert taken == given
+    assert not slots.acquire(0.05)

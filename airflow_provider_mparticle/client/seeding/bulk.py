@@ -18,6 +18,7 @@ Implements the bulk path of https://docs.mparticle.com/developers/calculated-att
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -385,7 +386,8 @@ class BulkSeeder:
         self._propagation_deadline: float | None = None
         self._started = 0.0
         self._next_progress = 0.0
-        self._slots = _Slots(concurrency * 2)
+        # The feeding thread refills once a quarter of the slots are free (see _Slots).
+        self._slots = _Slots(concurrency * 2, refill=max(1, concurrency // 2))
         # The checkpoint thread: wakes when the watermark moves; ``_stored`` is what it stored last.
         self._moved = threading.Condition(self._lock)
         self._writer_done = False
@@ -560,8 +562,8 @@ class BulkSeeder:
             with self._lock:
                 covered = checkpoint.chunks - self._stored.chunks
                 self._stored = checkpoint
-            for _ in range(covered):
-                self._slots.release()
+            if covered:
+                self._slots.release(covered)
             if self.checkpoint_interval > 0 and not self._writer_done:
                 time.sleep(self.checkpoint_interval)
 
@@ -713,24 +715,46 @@ class CheckpointStats:
 
 
 class _Slots:
-    """A counting semaphore on a C-level queue: ``threading.Semaphore`` waits on a Python ``Condition``,
-    whose every blocking wait costs more CPU than the rest of taking a slot (one per bulk request)."""
+    """The sending slots: a counter, taken by one thread (the one that feeds the senders), given back by
+    any.
 
-    def __init__(self, count: int) -> None:
-        self._free: SimpleQueue[None] = SimpleQueue()
-        for _ in range(count):
-            self._free.put(None)
+    A taker that finds none free waits until ``refill`` are free, so that one wake-up refills several
+    (each ack would otherwise wake it to queue one chunk). The waits are C-level queue waits:
+    ``threading.Semaphore`` waits on a Python ``Condition``, whose every blocking wait costs more CPU
+    than the rest of taking a slot.
+    """
+
+    def __init__(self, count: int, refill: int = 1) -> None:
+        self._lock = threading.Lock()
+        self._free = count
+        self._refill = min(max(refill, 1), count)
+        self._waiting = False
+        self._wake: SimpleQueue[None] = SimpleQueue()
 
     def acquire(self, timeout: float) -> bool:
-        """Take a slot, waiting at most ``timeout`` seconds; False when none came free."""
-        try:
-            self._free.get(timeout=timeout)
-        except Empty:
+        """Take a slot, waiting at most ``timeout`` seconds (or less: False may come early; ask again)."""
+        with self._lock:
+            if self._free > 0:
+                self._free -= 1
+                return True
+            self._waiting = True
+        with contextlib.suppress(Empty):
+            self._wake.get(timeout=timeout)
+        with self._lock:
+            self._waiting = False
+            if self._free > 0:
+                self._free -= 1
+                return True
             return False
-        return True
 
-    def release(self) -> None:
-        self._free.put(None)
+    def release(self, count: int = 1) -> None:
+        with self._lock:
+            self._free += count
+            wake = self._waiting and self._free >= self._refill
+            if wake:
+                self._waiting = False
+        if wake:
+            self._wake.put(None)
 
 
 class _Stopped(Exception):
