@@ -88,11 +88,15 @@ def tls_context(verify: bool | str) -> ssl.SSLContext:
 class _Connection:
     """One socket and its buffered reader."""
 
-    __slots__ = ("reader", "sock")
+    __slots__ = ("poller", "reader", "sock")
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self.reader: BinaryIO = sock.makefile("rb")
+        self.poller: select.poll | None = None
+        if hasattr(select, "poll"):
+            self.poller = select.poll()
+            self.poller.register(sock, select.POLLIN)
 
     def close(self) -> None:
         try:
@@ -104,10 +108,8 @@ class _Connection:
         """Whether the idle connection was closed by the server (or has unexpected bytes to read)."""
         if self.sock.fileno() < 0:
             return True
-        if hasattr(select, "poll"):
-            poller = select.poll()
-            poller.register(self.sock, select.POLLIN)
-            return bool(poller.poll(0))
+        if self.poller is not None:
+            return bool(self.poller.poll(0))
         readable, _, _ = select.select([self.sock], [], [], 0)
         return bool(readable)
 
@@ -175,7 +177,7 @@ class ConnectionPool:
         self, head: bytes, body: bytes | None, *, method: str, connect_timeout: float, read_timeout: float
     ) -> tuple[int, dict[str, str], bytes]:
         """Send ``head`` (the request line and header fields, ending with the empty line) and ``body``;
-        the answer's status, header fields and (decoded) body.
+        the answer's status, header fields (by lowercased name) and (decoded) body.
 
         Raises ``OSError`` (refused, reset, timed out, TLS) or :class:`HttpProtocolError`.
         """
@@ -211,10 +213,9 @@ def _read_answer(reader: BinaryIO, method: str) -> tuple[int, dict[str, str], by
         if not version.startswith(b"HTTP/1.") or len(code) != 3 or not code.isdigit():
             raise HttpProtocolError("an answer that is not HTTP/1.x")
         status = int(code)
-        headers = _read_headers(reader)
+        lowered = _read_headers(reader)
         if status >= 200 or status == 101:
             break  # a 1xx interim answer (100 Continue, 103 Early Hints) is followed by the answer
-    lowered = {name.lower(): value for name, value in headers.items()}
     tokens = {token.strip().lower() for token in lowered.get("connection", "").split(",")}
     keep = version == b"HTTP/1.1" and "close" not in tokens
     if method == "HEAD" or status in _NO_BODY_STATUSES or status < 200:
@@ -232,21 +233,24 @@ def _read_answer(reader: BinaryIO, method: str) -> tuple[int, dict[str, str], by
     coding = lowered.get("content-encoding", "").strip().lower()
     if coding and coding != "identity" and content:
         content = _decode(content, coding)
-    return status, headers, content, keep
+    return status, lowered, content, keep
 
 
 def _read_headers(reader: BinaryIO) -> dict[str, str]:
+    """The header fields, by lowercased name (names are case-insensitive; repeated fields are joined)."""
     headers: dict[str, str] = {}
     for _ in range(_MAX_HEADERS + 1):
-        line = _read_line(reader)
+        line = reader.readline(_MAX_LINE + 1)
         if line in (b"\r\n", b"\n"):
             return headers
         if not line:
             raise HttpProtocolError("the connection closed in the answer's header")
+        if len(line) > _MAX_LINE:
+            raise HttpProtocolError("a header line longer than 64 KB")
         name, colon, value = line.partition(b":")
         if not colon or not name or name != name.strip():
             raise HttpProtocolError("a malformed header line")
-        key = name.decode("latin-1")
+        key = name.decode("latin-1").lower()
         text = value.strip().decode("latin-1")
         headers[key] = f"{headers[key]}, {text}" if key in headers else text
     raise HttpProtocolError(f"more than {_MAX_HEADERS} header fields")

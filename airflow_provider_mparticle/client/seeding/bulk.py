@@ -423,8 +423,9 @@ class BulkSeeder:
                     error.status_code,
                 ) from error
             self.pacer.observe_ack(chunk.users, ack.rate_limit_percentage_used)
-            with self._lock:
-                self._propagation_deadline = None
+            if self._propagation_deadline is not None:  # a definition that propagated meanwhile
+                with self._lock:
+                    self._propagation_deadline = None
             return
 
     def _wait_for_propagation(self, error: MParticleValidationError) -> bool:
